@@ -1,0 +1,17 @@
+"""tspwidget: see what a convolutional network does, in 3D, inside a notebook.
+
+>>> import tspwidget as tsp
+>>> model = tsp.Sequential([tsp.layers.RGBInput(shape=(8, 8, 3)),
+...                         tsp.layers.DepthwiseConv2d(kernel_size=3, depth_multiplier=2)])
+>>> model.init(seed=0).layers[1].output_shape
+(6, 6, 6)
+"""
+
+from . import layers
+from .core.layers import NotInitializedError
+from .core.model import Model, Sequential
+from .core.ops import conv_output_shape, conv_pads, depthwise_conv2d
+
+__version__ = "0.1.0"
+__all__ = ["Model", "NotInitializedError", "Sequential", "__version__", "conv_output_shape",
+           "conv_pads", "depthwise_conv2d", "layers"]

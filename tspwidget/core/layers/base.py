@@ -1,0 +1,280 @@
+"""The generic layer: visual options, topology, shapes and status. A new type is one small class.
+
+A subclass declares ``layer_type``, ``default_color`` and ``_name_prefix`` and implements
+
+* ``_build(input_shapes) -> output_shape`` (checks the configuration against the input),
+* ``_init_weights(rng)`` (only for layers with weights),
+* ``_forward(inputs) -> output`` on batches ``(N, H, W, C)``,
+* ``param_count`` and ``config_text`` (what the summary and labels show).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+
+from .._validation import as_choice, as_positive_number
+from ..colors import to_hex
+from ..events import Observable
+
+STATUSES = ("open", "close")
+CLOSE_BUTTON_DEFAULTS = {"display": True, "ratio": 1}
+DEFAULT_ANIME_TIME = 2000  # ms, TensorSpace's model default (ModelConfiguration.js)
+
+_VISUAL_ARGS = ("name", "color", "close_button", "init_status", "anime_time")
+_name_counters = defaultdict(lambda: itertools.count(1))
+
+
+class NotInitializedError(ValueError, RuntimeError):
+    """A value that only exists after ``model.init()`` was asked for too early."""
+
+
+def _snake(name):
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def reject_unknown_kwargs(owner, kwargs, allowed):
+    """Raise TypeError for unexpected keyword arguments, pointing camelCase users to our names."""
+    for key in kwargs:
+        snake = _snake(key)
+        if snake != key and snake in allowed:
+            raise TypeError(
+                f"{owner}() got TensorSpace's camelCase argument {key!r}: "
+                f"tspwidget uses Python names, write {snake}=... instead."
+            )
+        raise TypeError(
+            f"{owner}() got an unexpected keyword argument {key!r}. "
+            f"Allowed: {', '.join(sorted(allowed))}."
+        )
+
+
+def visual_options(owner, kwargs, own_args):
+    """Return the visual options in ``kwargs``; anything else is an error naming ``owner``."""
+    extra = {k: v for k, v in kwargs.items() if k not in _VISUAL_ARGS}
+    if extra:
+        reject_unknown_kwargs(owner, extra, (*own_args, *_VISUAL_ARGS))
+    return kwargs
+
+
+def as_close_button(value):
+    """Validate a ``close_button`` dict and fill in the defaults (display True, ratio 1)."""
+    if value is None:
+        return dict(CLOSE_BUTTON_DEFAULTS)
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"`close_button` must be a dict with keys 'display' (bool) and 'ratio' (number > 0), "
+            f"got {value!r}."
+        )
+    unknown = set(value) - set(CLOSE_BUTTON_DEFAULTS)
+    if unknown:
+        raise ValueError(
+            f"`close_button` has unknown key(s) {sorted(map(str, unknown))}; "
+            f"allowed keys are 'display' and 'ratio'."
+        )
+    merged = {**CLOSE_BUTTON_DEFAULTS, **value}
+    if not isinstance(merged["display"], bool):
+        raise TypeError(
+            f"`close_button['display']` must be True or False, got {merged['display']!r}."
+        )
+    as_positive_number(merged["ratio"], "close_button['ratio']")
+    return merged
+
+
+def as_name(value):
+    if not isinstance(value, str):
+        raise TypeError(f"`name` must be a string, got {value!r}.")
+    if not value.strip():
+        raise ValueError(f"`name` must be a non-empty string, got {value!r}.")
+    return value
+
+
+class Layer(Observable):
+    """Base of every layer. See the module docstring for what a subclass provides."""
+
+    layer_type = "Layer"
+    default_color = "#FFFFFF"
+    _name_prefix = "layer"
+    is_input = False
+
+    def __init__(
+        self, *, name=None, color=None, close_button=None, init_status="close", anime_time=None
+    ):
+        super().__init__()
+        self.name = as_name(name) if name is not None else self._auto_name()
+        self._color = None if color is None else to_hex(color)
+        self._close_button = as_close_button(close_button)
+        self.init_status = as_choice(init_status, "init_status", STATUSES)
+        self._status = self.init_status
+        self._anime_time = None if anime_time is None else as_positive_number(anime_time, "anime_time")
+        self._inbound = []
+        self._model = None
+        self._input_shape = None
+        self._output_shape = None
+        self._neural_value = None
+
+    @classmethod
+    def _auto_name(cls):
+        return f"{cls._name_prefix}_{next(_name_counters[cls._name_prefix])}"
+
+    def __repr__(self):
+        shape = self._output_shape if self._output_shape is not None else "?"
+        return f"<{self.layer_type} {self.name!r} output_shape={shape} status={self._status!r}>"
+
+    # ------------------------------------------------------------------ visual options
+    @property
+    def color(self):
+        """Colour as ``"#RRGGBB"``: the layer's own, else the model's, else the type's default."""
+        if self._color is not None:
+            return self._color
+        if self._model is not None:
+            inherited = self._model._color_for(self.layer_type)
+            if inherited is not None:
+                return inherited
+        return self.default_color
+
+    @color.setter
+    def color(self, value):
+        old = self.color
+        self._color = None if value is None else to_hex(value)
+        self._notify("color", old, self.color)
+
+    @property
+    def close_button(self):
+        """``{"display": bool, "ratio": number}``; a copy, so assign a new dict to change it."""
+        return dict(self._close_button)
+
+    @close_button.setter
+    def close_button(self, value):
+        old = self.close_button
+        self._close_button = as_close_button(value)
+        self._notify("close_button", old, self.close_button)
+
+    @property
+    def anime_time(self):
+        """Open/close animation time in ms: the layer's own, else the model's, else 2000."""
+        if self._anime_time is not None:
+            return self._anime_time
+        if self._model is not None and self._model.anime_time is not None:
+            return self._model.anime_time
+        return DEFAULT_ANIME_TIME
+
+    @anime_time.setter
+    def anime_time(self, value):
+        old = self.anime_time
+        self._anime_time = None if value is None else as_positive_number(value, "anime_time")
+        self._notify("anime_time", old, self.anime_time)
+
+    # ------------------------------------------------------------------ status
+    @property
+    def status(self):
+        """``"open"`` (one map per channel) or ``"close"`` (one aggregate map)."""
+        return self._status
+
+    def _set_status(self, status):
+        if status != self._status:
+            old, self._status = self._status, status
+            self._notify("status", old, status)
+
+    def open_layer(self):
+        """Show every feature map; does nothing if the layer is already open."""
+        self._set_status("open")
+
+    def close_layer(self):
+        """Show the aggregate map; does nothing if the layer is already closed."""
+        self._set_status("close")
+
+    # ------------------------------------------------------------------ topology
+    def apply(self, previous):
+        """Feed ``previous`` (a layer) into this layer, for a functional ``Model``; returns self."""
+        if not isinstance(previous, Layer):
+            raise TypeError(
+                f"{self.layer_type}.apply() takes the previous layer, got {previous!r}."
+            )
+        self._check_can_connect([previous])
+        self._inbound = [previous]
+        return self
+
+    def _check_can_connect(self, previous):
+        if self.is_input:
+            raise ValueError(f"{self.layer_type} {self.name!r} is an input and takes no inputs.")
+        if self._inbound and self._inbound != list(previous):
+            raise ValueError(
+                f"layer {self.name!r} is already applied to "
+                f"{[p.name for p in self._inbound]}; a layer has one place in a model."
+            )
+        for prev in previous:
+            if prev is self or self in prev.ancestors():
+                raise ValueError(
+                    f"applying {self.name!r} to {prev.name!r} would make a cycle: "
+                    f"{prev.name!r} already depends on {self.name!r}."
+                )
+
+    @property
+    def inbound_layers(self):
+        """The layers feeding this one (a copy)."""
+        return list(self._inbound)
+
+    def ancestors(self):
+        """Every layer this one depends on, directly or not."""
+        seen, stack = set(), list(self._inbound)
+        found = []
+        while stack:
+            layer = stack.pop()
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                found.append(layer)
+                stack.extend(layer._inbound)
+        return found
+
+    # ------------------------------------------------------------------ shapes and values
+    def _require_built(self, what):
+        if self._output_shape is None:
+            raise NotInitializedError(
+                f"{what} of {self.layer_type} {self.name!r} is known only after the model is "
+                f"initialised: add the layer to a model and call model.init() first."
+            )
+
+    @property
+    def input_shape(self):
+        """``(h, w, c)`` of the input (a tuple; a list of them for merge layers)."""
+        self._require_built("input_shape")
+        return self._input_shape
+
+    @property
+    def output_shape(self):
+        """``(h, w, c)`` of the output, channel last."""
+        self._require_built("output_shape")
+        return self._output_shape
+
+    @property
+    def neural_value(self):
+        """This layer's output for the sample on display (the first of the last batch predicted)."""
+        return self._neural_value
+
+    @property
+    def is_built(self):
+        return self._output_shape is not None
+
+    def _unbuild(self):
+        """Forget everything ``init()`` derived (shapes, drawn weights, values)."""
+        self._input_shape = self._output_shape = self._neural_value = None
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _build(self, input_shapes):
+        raise NotImplementedError
+
+    def _init_weights(self, rng):
+        """Draw missing weights (layers without weights have nothing to do)."""
+
+    def _forward(self, inputs):
+        raise NotImplementedError
+
+    @property
+    def param_count(self):
+        return 0
+
+    @property
+    def config_text(self):
+        """A short description of the configuration, e.g. ``"3x3 s1 same x2"``."""
+        return ""

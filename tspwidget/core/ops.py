@@ -1,0 +1,392 @@
+"""Convolution and pooling with TensorFlow/Keras semantics, in numpy only.
+
+Layout is channel-last everywhere: inputs ``(H, W, C)`` or ``(N, H, W, C)``; depthwise kernels
+``(kh, kw, C, M)`` (Keras's layout), whose output channel ``c*M + m`` comes from input channel ``c``.
+
+Padding follows TensorFlow: "valid" keeps only windows that fit; "same" gives ``ceil(in / stride)``
+outputs and pads ``max((out - 1)*s + (k - 1)*d + 1 - in, 0)`` in total, ``pad // 2`` at the top/left
+and the rest at the bottom/right. Strides and dilations may differ per axis and may both exceed 1.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from ._validation import as_float_array, as_pair, as_padding
+
+__all__ = ["conv_output_shape", "conv_pads", "depthwise_conv2d", "conv2d", "pool2d"]
+
+_AXES = (("height", "rows"), ("width", "columns"))
+
+
+def _axis_geometry(size, k, s, d, padding, axis):
+    """Return (out, pad_before, pad_after) along one spatial axis."""
+    span = (k - 1) * d + 1  # the dilated kernel's extent
+    if padding == "same":
+        out = -(-size // s)
+        total = max((out - 1) * s + span - size, 0)
+        return out, total // 2, total - total // 2
+    out = (size - span) // s + 1
+    if out < 1:
+        what, unit = _AXES[axis]
+        raise ValueError(
+            f"padding='valid' gives an output {what} of floor(({size} - ({k} - 1)*{d} - 1) / {s}) + 1"
+            f" = {out} {unit}, below 1: the kernel_size {k} with dilation {d} spans {span} {unit},"
+            f" more than the input's {size}. Use padding='same', a smaller kernel_size or dilation,"
+            f" or a larger input."
+        )
+    return out, 0, 0
+
+
+def _geometry(input_hw, kernel_size, strides, padding, dilation):
+    """Per axis (out, pad_before, pad_after); arguments are validated here (cheap when already)."""
+    kernel_size = as_pair(kernel_size, "kernel_size")
+    strides = as_pair(strides, "strides")
+    dilation = as_pair(dilation, "dilation")
+    padding = as_padding(padding)
+    input_hw = as_pair(input_hw, "input_shape")
+    return tuple(
+        _axis_geometry(input_hw[a], kernel_size[a], strides[a], dilation[a], padding, a)
+        for a in range(2)
+    )
+
+
+def conv_output_shape(input_hw, kernel_size, *, strides=1, padding="valid", dilation=1):
+    """Spatial output size ``(rows, cols)`` of a convolution or pooling window.
+
+    Parameters
+    ----------
+    input_hw : (int, int)
+        Input rows and columns.
+    kernel_size, strides, dilation : int or (int, int)
+    padding : {"valid", "same"}
+
+    Raises
+    ------
+    ValueError
+        If "valid" padding leaves no output; the message shows the formula with the numbers.
+
+    Examples
+    --------
+    >>> conv_output_shape((7, 5), 3, strides=(2, 1), padding="same")
+    (4, 5)
+    """
+    rows, cols = _geometry(input_hw, kernel_size, strides, padding, dilation)
+    return rows[0], cols[0]
+
+
+def conv_pads(input_hw, kernel_size, *, strides=1, padding="valid", dilation=1):
+    """Zero padding ``((top, bottom), (left, right))`` that TensorFlow applies."""
+    rows, cols = _geometry(input_hw, kernel_size, strides, padding, dilation)
+    return (rows[1], rows[2]), (cols[1], cols[2])
+
+
+# --------------------------------------------------------------------------- depthwise engine
+#
+# Why this shape of code: depthwise convolution has too little arithmetic per byte for BLAS, and a
+# loop over taps with numpy temporaries makes several passes over memory. The fastest pure-numpy
+# form measured here (../shared/reference/performance.md) is ONE einsum over a strided view:
+#   * the input is copied once into a zero-padded buffer, split into `sw` column phases so that for
+#     every kernel tap the run of `Wo*C*M` values it reads is contiguous, and each channel repeated
+#     M times so output channel c*M+m is a plain elementwise product;
+#   * the kernel is tiled along the output row to match that run;
+#   * einsum's sum-of-products loop then accumulates in place with no temporaries.
+# The padded buffer and the tiled kernel live in a per-shape workspace that is reused, because
+# fresh multi-MB buffers cost page faults that can triple the time of a call.
+
+
+class _Plan:
+    """Workspace and strided views for one depthwise problem shape (one sample)."""
+
+    def __init__(self, hw, c, m, kernel_hw, strides, dilation, pads, out_hw, dtype):
+        (h, w), (kh, kw), (sh, sw), (dh, dw) = hw, kernel_hw, strides, dilation
+        (pt, _), (pl, _) = pads
+        ho, wo = out_hw
+        cm = c * m
+        if dw % sw == 0:
+            # Every tap lands on the same column phase: one phase, taps `dw // sw` columns apart.
+            phases, step = 1, dw // sw
+            taps = [(0, j) for j in range(kw)]
+            n_slots = kw
+        else:
+            # Taps spread over the phases; slot (p, q) of a dense grid reads phase p, offset q.
+            # Slots that no tap uses get zero weight ("phantom" taps, see `run`).
+            phases, step = sw, 1
+            taps = [((j * dw) % sw, (j * dw) // sw) for j in range(kw)]
+            n_slots = max(q for _, q in taps) + 1
+        self.has_phantoms = phases * n_slots > kw
+        hp = (ho - 1) * sh + (kh - 1) * dh + 1
+        wq = wo + (n_slots - 1) * step
+        self.buf = np.zeros((phases, hp, wq, c, m), dtype)
+        self.kt = np.zeros((kh, phases, n_slots, wo, c, m), dtype)
+        self.taps, self.step, self.out_hw = taps, step, out_hw
+        self.row_steps = (sh, dh)
+
+        # Where each phase's columns come from in the input (rows are the same for every phase).
+        self.rows = (pt, min(hp, pt + h))
+        self.copies = []
+        for p in range(phases):
+            t0 = max(0, -(-(pl - p) // sw))
+            t1 = min(wq, -(-(w + pl - p) // sw))
+            if t1 > t0 and self.rows[1] > self.rows[0]:
+                self.copies.append((p, t0, t1, t0 * sw + p - pl))
+        self.sw = sw
+
+        isz = self.buf.itemsize
+        row = wq * cm
+        flat = self.buf.reshape(-1)
+        self.view = as_strided(
+            flat,
+            shape=(ho, kh, phases, n_slots, wo * cm),
+            strides=(sh * row * isz, dh * row * isz, hp * row * isz, step * cm * isz, isz),
+            writeable=False,
+        )
+        self.kt_flat = self.kt.reshape(kh, phases, n_slots, wo * cm)
+        self.nbytes = self.buf.nbytes + self.kt.nbytes
+
+    def load_kernel(self, kernel):
+        for j, (p, q) in enumerate(self.taps):
+            self.kt[:, p, q] = kernel[:, j, None, :, :]
+
+    def load_input(self, x):
+        r0, r1 = self.rows
+        n_rows = r1 - r0
+        for p, t0, t1, c0 in self.copies:
+            cols = slice(c0, c0 + (t1 - t0 - 1) * self.sw + 1, self.sw)
+            self.buf[p, r0:r1, t0:t1] = x[:n_rows, cols, :, None]
+
+    def run(self, x, out):
+        """Write the convolution of one sample ``x (H, W, C)`` into ``out (Ho, Wo, C*M)``."""
+        self.load_input(x)
+        out2d = out.reshape(self.out_hw[0], -1)
+        np.einsum("hipqk,ipqk->hk", self.view, self.kt_flat, out=out2d)
+        if self.has_phantoms and not np.isfinite(np.add.reduce(out2d, axis=None)):
+            # A phantom tap multiplies real data by 0, which turns an Inf in the input into a NaN
+            # the true sum may not have: redo such (rare) results with the exact tap-by-tap route.
+            self._run_exact(out)
+
+    def _run_exact(self, out):
+        out.fill(0)
+        ho, wo = self.out_hw
+        out5 = out.reshape(ho, wo, *self.buf.shape[3:])
+        sh, dh = self.row_steps
+        for i in range(self.kt.shape[0]):
+            rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
+            for p, q in set(self.taps):
+                cols = slice(q * self.step, q * self.step + wo)
+                out5 += self.buf[p, rows, cols] * self.kt[i, p, q, 0]
+
+
+class _PlanCache(threading.local):
+    """Per-thread LRU of plans, bounded in bytes (threads never share a workspace)."""
+
+    max_bytes = 256 * 2**20
+
+    def __init__(self):
+        self.plans = OrderedDict()
+        self.nbytes = 0
+
+    def get(self, key, make):
+        plan = self.plans.get(key)
+        if plan is not None:
+            self.plans.move_to_end(key)
+            return plan
+        plan = make()
+        self.plans[key] = plan
+        self.nbytes += plan.nbytes
+        while self.nbytes > self.max_bytes and len(self.plans) > 1:
+            _, old = self.plans.popitem(last=False)
+            self.nbytes -= old.nbytes
+        return plan
+
+    def clear(self):
+        self.plans.clear()
+        self.nbytes = 0
+
+
+_plans = _PlanCache()
+
+
+def clear_workspace():
+    """Free the cached per-shape workspaces of this thread."""
+    _plans.clear()
+
+
+def _check_out(out, shape, dtype):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"`out` must be a numpy array or None, got {type(out).__name__}.")
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(
+            f"`out` must have shape {shape} and dtype {dtype}, got shape {out.shape} "
+            f"and dtype {out.dtype}."
+        )
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("`out` must be a writeable C-contiguous array.")
+
+
+def _as_batch(x, name="x"):
+    x = as_float_array(x, name)
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"`{name}` must have shape (H, W, C) or (N, H, W, C), got shape {x.shape}."
+        )
+    if 0 in x.shape:
+        raise ValueError(f"`{name}` must not be empty, got shape {x.shape}.")
+    return x if x.ndim == 4 else x[None], x.ndim == 4
+
+
+def _as_kernel(kernel, c, dtype, what):
+    kernel = as_float_array(kernel, "kernel")
+    if kernel.ndim != 4 or 0 in kernel.shape:
+        raise ValueError(f"`kernel` must have shape {what}, got shape {kernel.shape}.")
+    if kernel.shape[2] != c:
+        raise ValueError(
+            f"`kernel` has {kernel.shape[2]} input channels (shape {kernel.shape}) but the input "
+            f"has {c}: the kernel must have shape {what} with C = {c}."
+        )
+    return kernel.astype(dtype, copy=False)
+
+
+def _as_bias(bias, n, dtype):
+    if bias is None:
+        return None
+    bias = as_float_array(bias, "bias")
+    if bias.shape != (n,):
+        raise ValueError(f"`bias` must have shape ({n},), got shape {bias.shape}.")
+    return bias.astype(dtype, copy=False)
+
+
+def _prepare_out(out, shape, dtype, batched):
+    full = shape if batched else shape[1:]
+    if out is None:
+        return np.empty(full, dtype)
+    _check_out(out, full, dtype)
+    return out
+
+
+def depthwise_conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation=1, out=None):
+    """Depthwise 2D convolution (TensorFlow ``tf.nn.depthwise_conv2d`` / Keras ``DepthwiseConv2D``).
+
+    Parameters
+    ----------
+    x : array, shape (H, W, C) or (N, H, W, C)
+        float32 stays float32 and float64 stays float64; integers are computed in float32.
+        Never modified.
+    kernel : array, shape (kh, kw, C, M)
+        Output channel ``c*M + m`` is input channel ``c`` convolved with ``kernel[:, :, c, m]``
+        (cross-correlation, as in every deep-learning framework).
+    bias : array, shape (C*M,), optional
+    strides, dilation : int or (rows, cols)
+        Both may exceed 1 at the same time.
+    padding : {"valid", "same"}, any case
+    out : array, optional
+        C-contiguous array of the result's shape and dtype to write into.
+
+    Returns
+    -------
+    ndarray, shape (Ho, Wo, C*M) or (N, Ho, Wo, C*M), same batch-ness and float dtype as ``x``.
+
+    Examples
+    --------
+    >>> x = np.arange(16, dtype=np.float32).reshape(4, 4, 1)
+    >>> depthwise_conv2d(x, np.ones((2, 2, 1, 1)), strides=2)[..., 0]
+    array([[10., 18.],
+           [42., 50.]], dtype=float32)
+    """
+    xb, batched = _as_batch(x)
+    n, h, w, c = xb.shape
+    kernel = _as_kernel(kernel, c, xb.dtype, "(kh, kw, C, M)")
+    kh, kw, _, m = kernel.shape
+    bias = _as_bias(bias, c * m, xb.dtype)
+    strides, dilation = as_pair(strides, "strides"), as_pair(dilation, "dilation")
+    padding = as_padding(padding)
+    rows, cols = _geometry((h, w), (kh, kw), strides, padding, dilation)
+    out_hw = (rows[0], cols[0])
+    pads = (rows[1:], cols[1:])
+    result = _prepare_out(out, (n, *out_hw, c * m), xb.dtype, batched)
+    result_b = result if batched else result[None]
+
+    key = (h, w, c, m, kh, kw, strides, dilation, pads, xb.dtype.str)
+    plan = _plans.get(
+        key, lambda: _Plan((h, w), c, m, (kh, kw), strides, dilation, pads, out_hw, xb.dtype)
+    )
+    plan.load_kernel(kernel)
+    for i in range(n):
+        plan.run(xb[i], result_b[i])
+    if bias is not None:
+        result += bias
+    return result
+
+
+# --------------------------------------------------------------------------- standard conv, pooling
+
+
+def _pad(xb, pads, value):
+    (pt, pb), (pl, pr) = pads
+    if pt == pb == pl == pr == 0:
+        return xb
+    return np.pad(xb, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=value)
+
+
+def _tap(xp, i, j, out_hw, strides, dilation):
+    """The (N, Ho, Wo, C) view of the padded input that kernel tap (i, j) reads."""
+    (ho, wo), (sh, sw), (dh, dw) = out_hw, strides, dilation
+    return xp[:, i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
+
+
+def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation=1):
+    """Standard 2D convolution (Keras ``Conv2D``), kernel shape ``(kh, kw, C, F)``.
+
+    Each tap is one matrix product ``(N*Ho*Wo, C) @ (C, F)`` accumulated into the output, so BLAS
+    does the work and no im2col matrix is ever built.
+    """
+    xb, batched = _as_batch(x)
+    n, h, w, c = xb.shape
+    kernel = _as_kernel(kernel, c, xb.dtype, "(kh, kw, C, filters)")
+    kh, kw, _, f = kernel.shape
+    bias = _as_bias(bias, f, xb.dtype)
+    strides, dilation = as_pair(strides, "strides"), as_pair(dilation, "dilation")
+    rows, cols = _geometry((h, w), (kh, kw), strides, padding, dilation)
+    out_hw = (rows[0], cols[0])
+    xp = _pad(xb, (rows[1:], cols[1:]), 0)
+    result = np.zeros((n, *out_hw, f), xb.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            result += _tap(xp, i, j, out_hw, strides, dilation) @ kernel[i, j]
+    if bias is not None:
+        result += bias
+    return result if batched else result[0]
+
+
+def pool2d(x, pool_size=2, *, strides=None, padding="valid", mode="max"):
+    """Max or average pooling (Keras ``MaxPooling2D`` / ``AveragePooling2D``).
+
+    ``strides`` defaults to ``pool_size``. With "same" padding, averages count only the input
+    values inside each window, as TensorFlow does, and maxima ignore the padding.
+    """
+    if mode not in ("max", "avg"):
+        raise ValueError(f'`mode` must be "max" or "avg", got {mode!r}.')
+    xb, batched = _as_batch(x)
+    _, h, w, _ = xb.shape
+    pool_size = as_pair(pool_size, "pool_size")
+    strides = pool_size if strides is None else as_pair(strides, "strides")
+    rows, cols = _geometry((h, w), pool_size, strides, padding, 1)
+    (ho, wo), pads = (rows[0], cols[0]), (rows[1:], cols[1:])
+    sh, sw = strides
+    fill = -np.inf if mode == "max" else 0
+    windows = sliding_window_view(_pad(xb, pads, fill), pool_size, axis=(1, 2))
+    windows = windows[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
+    if mode == "max":
+        result = windows.max(axis=(-2, -1))
+    else:
+        result = windows.sum(axis=(-2, -1))
+        ones = _pad(np.ones((1, h, w, 1), xb.dtype), pads, 0)
+        counts = sliding_window_view(ones, pool_size, axis=(1, 2))
+        counts = counts[:, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw].sum(axis=(-2, -1))
+        result /= counts
+    return result if batched else result[0]
+
