@@ -114,8 +114,8 @@ class _BaseModel:
             f"{[layer.name for layer in self._layers]}."
         )
 
-    def _claim(self, layers):
-        """Take ownership of ``layers`` (checked first, so a failure changes nothing)."""
+    def _check_ownership(self, layers):
+        """Refuse layers of another model and duplicate names (before anything changes)."""
         names = {}
         for layer in layers:
             if not isinstance(layer, Layer):
@@ -130,8 +130,6 @@ class _BaseModel:
                     f"two layers are named {layer.name!r}: layer names must be unique in a model."
                 )
             names[layer.name] = layer
-        for layer in layers:
-            layer._model = self
 
     @property
     def is_initialized(self):
@@ -266,12 +264,13 @@ class Sequential(_BaseModel):
             raise ValueError(f"a Sequential has one input; {layer.name!r} cannot be added after it.")
         if layer in self._layers:
             raise ValueError(f"layer {layer.name!r} is already in this model.")
+        self._check_ownership([*self._layers, layer])
         if layer._inbound:
             raise ValueError(
                 f"layer {layer.name!r} was applied to {[p.name for p in layer._inbound]}; "
                 f"use it in a functional Model, or add a fresh layer."
             )
-        self._claim([*self._layers, layer])
+        layer._model = self
         if self._layers:
             layer._inbound = [self._layers[-1]]
         else:
@@ -297,7 +296,9 @@ class Model(_BaseModel):
                     f"`inputs` must be input layers, got {layer.layer_type} {layer.name!r}."
                 )
         ordered = self._topological_order()
-        self._claim(ordered)
+        self._check_ownership(ordered)
+        for layer in ordered:
+            layer._model = self
         self._layers = ordered
 
     @staticmethod
