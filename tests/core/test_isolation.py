@@ -1,0 +1,28 @@
+"""The numpy core works where no widget library is installed (house rule: core imports numpy only)."""
+
+import subprocess
+import sys
+import textwrap
+
+
+def test_core_imports_and_computes_without_widget_libraries():
+    script = textwrap.dedent(
+        """
+        import importlib.abc, sys
+
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] in {"ipywidgets", "pythreejs", "traitlets", "IPython"}:
+                    raise ImportError(f"blocked: {name}")
+
+        sys.meta_path.insert(0, Block())
+        import numpy as np
+        import tspwidget
+        from tspwidget.core import Sequential, RGBInput, DepthwiseConv2d
+        model = Sequential([RGBInput(shape=(6, 6)), DepthwiseConv2d(3)]).init(seed=0)
+        print(model.predict(np.ones((6, 6, 3))).shape)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(4, 4, 3)"
