@@ -103,13 +103,24 @@ def test_float32_matches_f64(case):
     np.testing.assert_allclose(got, want, rtol=RTOL32, atol=ATOL32)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
+KERAS_CASES = [c for c in CASES if c["has_keras"] and not c["tf_wrong"]]
+
+
+def test_keras_ran_every_case():
+    assert all(c["has_keras"] for c in CASES), [c["keras_error"] for c in CASES if not c["has_keras"]]
+
+
+@pytest.mark.parametrize("case", KERAS_CASES, ids=[c["name"] for c in KERAS_CASES])
 def test_float32_matches_keras(case):
-    if not case["has_keras"]:
-        pytest.skip(f"Keras refused this configuration: {case['keras_error']}")
-    if case["tf_wrong"]:
-        pytest.skip("TensorFlow is wrong here (oneDNN corner); checked against f64 instead")
     np.testing.assert_allclose(_run(case), _get(case, "keras"), rtol=RTOL32, atol=ATOL32)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["tf_wrong"]],
+                         ids=[c["name"] for c in CASES if c["tf_wrong"]])
+def test_where_keras_is_wrong_we_match_f64_and_differ_from_keras(case):
+    got, keras, f64 = _run(case), _get(case, "keras"), _get(case, "f64")
+    np.testing.assert_allclose(got, f64, rtol=RTOL32, atol=ATOL32)
+    assert not np.allclose(keras, f64, rtol=1e-4, atol=1e-4, equal_nan=False)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
