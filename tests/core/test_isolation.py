@@ -13,7 +13,7 @@ def test_core_imports_and_computes_without_widget_libraries():
         class Block(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path, target=None):
                 if name.split(".")[0] in {"ipywidgets", "pythreejs", "traitlets", "IPython"}:
-                    raise ImportError(f"blocked: {name}")
+                    raise ModuleNotFoundError(f"blocked: {name}", name=name)
 
         sys.meta_path.insert(0, Block())
         import numpy as np
@@ -21,6 +21,8 @@ def test_core_imports_and_computes_without_widget_libraries():
         from tspwidget.core import Sequential, RGBInput, DepthwiseConv2d
         model = Sequential([RGBInput(shape=(6, 6)), DepthwiseConv2d(3)]).init(seed=0)
         print(model.predict(np.ones((6, 6, 3))).shape)
+        assert tspwidget.ModelView is None
+        assert not any(m.split(".")[0] in {"ipywidgets", "pythreejs"} for m in sys.modules)
         """
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)

@@ -9,9 +9,13 @@ import numpy as np
 
 from ._validation import as_float_array, as_int, as_positive_number
 from .colors import to_hex
+from .events import Observable
 from .layers.base import Layer, NotInitializedError
 
 _model_counters = defaultdict(lambda: itertools.count(1))
+
+# Set by tspwidget.widget when ipywidgets and pythreejs are importable; the core never imports them.
+view_factory = None
 
 
 def _as_model_color(value):
@@ -39,10 +43,13 @@ def _subclasses(cls):
         yield from _subclasses(sub)
 
 
-class _BaseModel:
+class _BaseModel(Observable):
+    """What Sequential and Model share. Observers hear ``"init"`` and ``"predict"`` events."""
+
     _name_prefix = "model"
 
     def __init__(self, *, name=None, color=None, anime_time=None):
+        super().__init__()
         self.name = name if name is not None else (
             f"{self._name_prefix}_{next(_model_counters[self._name_prefix])}")
         if not isinstance(self.name, str):
@@ -164,6 +171,7 @@ class _BaseModel:
                 f"layer {current.name!r} ({current.layer_type}): {err}"
             ) from err
         self._initialized = True
+        self._notify("init", None, None)
         return self
 
     def _split_inputs(self, x):
@@ -218,7 +226,23 @@ class _BaseModel:
         for layer in self._layers:
             layer._neural_value = np.array(values[id(layer)][0])  # own copy: never the user's array
         results = [values[id(layer)] if batched else values[id(layer)][0] for layer in self._outputs]
+        self._notify("predict", None, None)
         return results[0] if len(results) == 1 else results
+
+    # ------------------------------------------------------------------ display
+    def show(self, **options):
+        """A :class:`tspwidget.ModelView` of this model (options as ModelView's)."""
+        if view_factory is None:
+            raise ImportError("showing a model needs ipywidgets and pythreejs: pip install tspwidget")
+        return view_factory(self, **options)
+
+    def _ipython_display_(self):
+        from IPython.display import display  # only ever called from inside IPython
+
+        if view_factory is not None and self._initialized:
+            display(self.show())
+        else:
+            self.summary()
 
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=print):

@@ -1,0 +1,252 @@
+"""The 3D scene in pythreejs: the only module that imports it (so it can be swapped out).
+
+Each layer is ONE mesh whatever its channel count: its quads (every feature map, the closed
+aggregate, the close button, and an invisible hit quad) share one geometry and one atlas texture.
+The closed and open layouts are the geometry's base and morph positions, so opening and closing is
+a morph animated in the browser by an ``AnimationAction``: Python only sends where to go and
+"play" (three messages per toggle, never frames). Per layer there are 12 widget models: mesh,
+geometry, 3 attributes, texture, material, label sprite + material + text, mixer, action.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pythreejs as p3
+
+from .core import layout as geo
+from .core import textures
+
+CLIP_SECONDS = 1.0  # the shared clip runs 0 -> 1 in one second; actions scale it to anime_time
+_EPS = 0.02  # y offsets (world units) that keep coplanar quads from z-fighting
+
+
+def _shared_clip():
+    track = p3.NumberKeyframeTrack(
+        name=".morphTargetInfluences[0]", times=[0.0, CLIP_SECONDS], values=[0.0, 1.0]
+    )
+    return p3.AnimationClip(tracks=[track], duration=CLIP_SECONDS)
+
+
+class LayerMesh:
+    """The pythreejs objects of one layer, and its open/close animation state."""
+
+    def __init__(self, layer, unit, position, clip, options):
+        self.layer = layer
+        self.options = options
+        self.position = np.asarray(position, float)
+        shape = layer.output_shape
+        self.group_size = getattr(layer, "depth_multiplier", 1) if layer.layer_type == "DepthwiseConv2d" else 1
+        self.atlas_layout = textures.atlas_layout(*shape)
+        self.layout = self._layout(unit)
+        self.base_open = layer.status == "open"
+        base, morph = self._positions()
+        self.attr_position = p3.BufferAttribute(array=base)
+        self.attr_morph = p3.BufferAttribute(array=morph)
+        self.attr_uv = p3.BufferAttribute(array=self._uvs())
+        geometry = p3.BufferGeometry(
+            attributes={"position": self.attr_position, "uv": self.attr_uv},
+            morphAttributes={"position": [self.attr_morph]},
+        )
+        self.texture = p3.DataTexture(
+            data=self._atlas(), format="RGBAFormat", type="UnsignedByteType",
+            magFilter="NearestFilter", minFilter="NearestFilter",
+        )
+        material = p3.MeshBasicMaterial(
+            map=self.texture, morphTargets=True, side="DoubleSide", alphaTest=0.5
+        )
+        self.mesh = p3.Mesh(
+            geometry, material, position=tuple(self.position), name=layer.name,
+            morphTargetInfluences=[0.0], frustumCulled=False,
+        )
+        self.label = self._label(unit)
+        self.action = p3.AnimationAction(
+            p3.AnimationMixer(self.mesh), clip, self.mesh, loop="LoopOnce",
+            clampWhenFinished=True,
+        )
+        # Influence of the morph (0 = base layout) as Python last set it moving.
+        self._anim = (0.0, 0.0, 0, 1.0)  # (start time, start influence, direction, seconds)
+
+    # ------------------------------------------------------------------ geometry
+    def _layout(self, unit):
+        button = self.layer.close_button
+        return geo.layer_layout(
+            self.layer.output_shape, unit, group_size=self.group_size,
+            close_ratio=button["ratio"], show_button=button["display"],
+        )
+
+    def _hit_rect(self):
+        lo = np.minimum(self.layout.open_extent, self.layout.closed_extent)
+        hi = np.maximum(self.layout.open_extent, self.layout.closed_extent)
+        xmin, xmax, zmin, zmax = lo[0], hi[1], lo[2], hi[3]
+        return ((xmin + xmax) / 2, (zmin + zmax) / 2), (xmax - xmin, zmax - zmin)
+
+    def _positions(self):
+        """(base, morph) vertex arrays: the layout at build time, and the other one."""
+        lay = self.layout
+        c = lay.channels
+        zero = np.zeros((c, 2))
+        bx, bz, r = lay.button
+        button_size = 2 * r if lay.button_visible else 0.0
+        hit_center, hit_size = self._hit_rect()
+        closed = np.concatenate([
+            geo.quad_corners(zero, (0.0, 0.0)),
+            geo.quad_corners([(0, 0)], lay.map_size, y=_EPS),
+            geo.quad_corners([(bx, bz)], (0.0, 0.0), y=_EPS),
+            geo.quad_corners([hit_center], hit_size, y=-_EPS),
+        ])
+        opened = np.concatenate([
+            geo.quad_corners(lay.centers, lay.map_size),
+            geo.quad_corners([(0, 0)], (0.0, 0.0), y=_EPS),
+            geo.quad_corners([(bx, bz)], (button_size, button_size), y=_EPS),
+            geo.quad_corners([hit_center], hit_size, y=-_EPS),
+        ])
+        return (opened, closed) if self.base_open else (closed, opened)
+
+    def _uvs(self):
+        at = self.atlas_layout
+        rects = np.concatenate([at.map_rects, [at.aggregate_rect, at.button_rect, at.clear_rect]])
+        return geo.quad_uvs(rects)
+
+    def _atlas(self):
+        layer = self.layer
+        maps, agg = textures.layer_pictures(
+            layer.neural_value, layer.output_shape, layer.color,
+            aggregation=self.options["aggregation"], normalize_per=self.options["normalize"],
+            rgb_image=layer.layer_type == "RGBInput",
+        )
+        button = textures.button_picture(textures.hex_to_rgb(layer.color))
+        return textures.paint_atlas(self.atlas_layout, maps, agg, button)
+
+    def _label(self, unit):
+        layer = self.layer
+        text = f"{layer.name} · {layer.layer_type} · {'x'.join(map(str, layer.output_shape))}"
+        height = self.options["label_height"]
+        width = 0.56 * height * len(text)  # the canvas is as wide as the text, and square
+        sprite = p3.Sprite(
+            material=p3.SpriteMaterial(
+                map=p3.TextTexture(string=text, size=64, color=layer.color, squareTexture=True),
+                depthTest=False, transparent=True,
+            ),
+            scale=(width, width, 1.0),
+            renderOrder=1,
+        )
+        w = self.layout.map_size[0]
+        sprite.position = tuple(self.position + (w / 2 + 0.04 * geo.MODEL_WIDTH + width / 2, 0, 0))
+        return sprite
+
+    @property
+    def objects(self):
+        return [self.mesh, self.label]
+
+    # ------------------------------------------------------------------ updates
+    def refresh_texture(self):
+        self.texture.data = self._atlas()
+
+    def refresh_label(self):
+        self.label.material.map.color = self.layer.color
+
+    def refresh_geometry(self, unit):
+        """Re-lay the quads after a close-button change (same number of quads)."""
+        self.layout = self._layout(unit)
+        base, morph = self._positions()
+        self.attr_position.array = base
+        self.attr_morph.array = morph
+
+    def influence(self, now=None):
+        """Where Python believes the morph is now (0 = base layout, 1 = the other)."""
+        start, value, direction, seconds = self._anim
+        now = time.monotonic() if now is None else now
+        return float(np.clip(value + direction * (now - start) / seconds, 0.0, 1.0))
+
+    def animate_to(self, status):
+        """Start the browser-side morph toward ``status``; three messages whatever the size."""
+        target = 0.0 if (status == "open") == self.base_open else 1.0
+        now = time.monotonic()
+        current = self.influence(now)
+        if current == target:
+            return
+        direction = 1 if target > current else -1
+        seconds = self.layer.anime_time / 1000.0
+        action = self.action
+        with action.hold_sync():  # one state message
+            action.timeScale = direction * CLIP_SECONDS / seconds
+            if current in (0.0, 1.0):
+                # At rest: say exactly where to start, since the browser may hold the other end.
+                # The browser echoes `time` back, so the trait may already equal the value we
+                # need and would then not be sent: pass through another value to force it.
+                action.time = -1.0
+                action.time = current * CLIP_SECONDS
+            # Mid-way, the browser just reverses from wherever it is: no jump.
+        action.pause()  # drops the previous frame hook, so hooks never pile up
+        action.play()
+        self._anim = (now, current, direction, seconds)
+
+    def locate(self, world_point):
+        """What a clicked world point falls on in this layer (see ``LayerLayout.locate``)."""
+        x, _, z = np.asarray(world_point, float) - self.position
+        return self.layout.locate(self.layer.status, x, z)
+
+
+class Scene:
+    """Every layer of a model as a mesh, with camera, orbit controls and click pickers."""
+
+    def __init__(self, model, *, width, height, background, aggregation, normalize):
+        self.model = model
+        self.options = {"aggregation": aggregation, "normalize": normalize}
+        self.clip = _shared_clip()
+        self.group = p3.Group()
+        self.camera = p3.PerspectiveCamera(fov=45, aspect=width / height, near=0.5, far=50000)
+        self.orbit = p3.OrbitControls(controlling=self.camera)
+        # A click is a mousedown and a click at the same spot: the "click" of a drag lands elsewhere.
+        self.press = p3.Picker(controlling=self.group, event="mousedown", all=True)
+        self.click = p3.Picker(controlling=self.group, event="click", all=True)
+        self.scene = p3.Scene(children=[self.group, self.camera], background=background)
+        self.renderer = p3.Renderer(
+            camera=self.camera, scene=self.scene, controls=[self.orbit, self.press, self.click],
+            width=width, height=height, antialias=True,
+        )
+        self.layers = {}
+        self.build()
+
+    def build(self):
+        """(Re)create every layer mesh from the model's current shapes and values."""
+        layers = self.model.layers
+        self.unit = geo.model_unit([layer.output_shape for layer in self.model.inputs])
+        widths = [layer.output_shape[1] * self.unit for layer in layers]
+        positions = geo.layer_positions(widths, geo.levels(layers))
+        n_levels = max(geo.levels(layers)) + 1
+        self.options["label_height"] = min(0.4 * geo.LAYER_PITCH,
+                                           max(8.0, 0.035 * n_levels * geo.LAYER_PITCH))
+        self.layers = {
+            layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options)
+            for layer, pos in zip(layers, positions)
+        }
+        self.group.children = tuple(obj for lm in self.layers.values() for obj in lm.objects)
+        self.reset_camera()
+
+    def reset_camera(self):
+        lo = np.full(3, np.inf)
+        hi = np.full(3, -np.inf)
+        for lm in self.layers.values():
+            xmin, xmax, zmin, zmax = lm.layout.closed_extent
+            lo = np.minimum(lo, lm.position + (xmin, 0, zmin))
+            hi = np.maximum(hi, lm.position + (xmax, 0, zmax))
+        position, target = geo.default_camera(lo, hi, self.camera.aspect)
+        self.camera.position = position
+        self.camera.lookAt(target)
+        self.orbit.target = target
+
+    def pick(self, picked):
+        """The first layer content along a click ray: ``(LayerMesh, what)`` or ``(None, None)``."""
+        by_id = {lm.mesh.model_id: lm for lm in self.layers.values()}
+        for hit in picked:
+            ref = hit.get("object")
+            model_id = ref.model_id if hasattr(ref, "model_id") else str(ref).replace("IPY_MODEL_", "")
+            lm = by_id.get(model_id)
+            if lm is not None:
+                what = lm.locate(hit["point"])
+                if what is not None:
+                    return lm, what
+        return None, None

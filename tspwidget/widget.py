@@ -1,0 +1,224 @@
+"""``ModelView``: a model's layers in 3D, synced both ways with the layers' status.
+
+The widget holds traits, validates them and wires observers; all geometry lives in
+``tspwidget.core.layout`` and all pythreejs objects in ``tspwidget.scene``.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+import traitlets as t
+
+from .core import model as core_model
+from .core._validation import as_choice, as_int
+from .core.colors import to_hex
+from .core.layers.base import STATUSES, NotInitializedError
+from .core.textures import AGGREGATIONS, NORMALIZATIONS
+from .scene import Scene
+
+_CLICK_TOLERANCE = 1e-3  # of the model width: farther apart, mousedown and click were a drag
+
+
+class ModelView(widgets.VBox):
+    """Every layer of ``model`` in 3D: closed aggregate maps or open grids of feature maps.
+
+    Click a closed layer to open it, its round X button to close it, and a map of an open layer
+    to select it (``selected``, ``on_select``). Drag to orbit, scroll to zoom, right-drag to pan.
+    ``layer.open_layer()`` / ``close_layer()`` animate every view of the model.
+
+    Parameters
+    ----------
+    model : Sequential or Model
+        Initialised (``model.init()``); shows values after ``model.predict``.
+    aggregation : {"mean", "max"}
+        What a closed layer shows: the mean or the max over its channels.
+    normalize : {"map", "layer"}
+        Value-to-brightness scale per feature map, or shared by the whole layer.
+    width, height : int
+        Canvas size in pixels.
+    background : colour
+    """
+
+    layer_status = t.Dict(help="{layer name: 'open' | 'close'}; assign to open or close layers.")
+    selected = t.Dict(allow_none=True, default_value=None,
+                      help="The map last clicked: layer, channel, input channel, pixel, min/max/mean.")
+    aggregation = t.Unicode("mean", help="Closed layers show the 'mean' or 'max' over channels.")
+    normalize = t.Unicode("map", help="Brightness scale per 'map' or per 'layer'.")
+
+    def __init__(self, model, *, aggregation="mean", normalize="map", width=800, height=500,
+                 background="#000000", **kwargs):
+        if not isinstance(model, core_model._BaseModel):
+            raise TypeError(f"`model` must be a tspwidget Sequential or Model, got {model!r}.")
+        if not model.is_initialized:
+            raise NotInitializedError(
+                f"model {model.name!r} is not initialised: call model.init() before showing it."
+            )
+        aggregation = as_choice(aggregation, "aggregation", AGGREGATIONS)
+        normalize = as_choice(normalize, "normalize", NORMALIZATIONS)
+        width, height = as_int(width, "width", minimum=50), as_int(height, "height", minimum=50)
+        self.model = model
+        self.scene = Scene(model, width=width, height=height, background=to_hex(background, "background"),
+                           aggregation=aggregation, normalize=normalize)
+        self.info = widgets.HTML(value=self._info_text(None))
+        super().__init__(children=[self.scene.renderer, self.info], **kwargs)
+        self.aggregation, self.normalize = aggregation, normalize
+        self._select_callbacks = widgets.CallbackDispatcher()
+        self._press = None
+        self._sync_status_trait()
+        self._watch_layers()
+        model.add_observer(self._on_model_change)
+        self.scene.press.observe(self._on_press, "point")
+        self.scene.click.observe(self._on_click, "point")
+
+    def __repr__(self):  # the default repr would walk every trait of every child
+        return f"<ModelView of {self.model.name!r}: {len(self.model.layers)} layers>"
+
+    # ------------------------------------------------------------------ validation
+    @t.validate("aggregation")
+    def _valid_aggregation(self, proposal):
+        return as_choice(proposal["value"], "aggregation", AGGREGATIONS)
+
+    @t.validate("normalize")
+    def _valid_normalize(self, proposal):
+        return as_choice(proposal["value"], "normalize", NORMALIZATIONS)
+
+    @t.validate("layer_status")
+    def _valid_layer_status(self, proposal):
+        value = proposal["value"]
+        names = {layer.name for layer in self.model.layers}
+        for name, status in value.items():
+            if name not in names:
+                raise ValueError(f"`layer_status` has unknown layer {name!r}; layers: {sorted(names)}.")
+            as_choice(status, f"layer_status[{name!r}]", STATUSES)
+        return dict(value)
+
+    # ------------------------------------------------------------------ observers
+    @t.observe("aggregation", "normalize")
+    def _on_colour_option(self, change):
+        if getattr(self, "scene", None) is None:
+            return
+        self.scene.options[change["name"]] = change["new"]
+        self._refresh_textures()
+
+    @t.observe("layer_status")
+    def _on_layer_status(self, change):
+        if getattr(self, "_syncing", False):
+            return
+        for name, status in change["new"].items():
+            layer = self.model.get_layer(name)
+            layer.open_layer() if status == "open" else layer.close_layer()
+
+    def _watch_layers(self):
+        for layer in self.model.layers:
+            layer.add_observer(self._on_layer_change)
+
+    def _unwatch_layers(self):
+        for layer in self.model.layers:
+            layer.remove_observer(self._on_layer_change)
+
+    def _on_layer_change(self, layer, attribute, old, new):
+        lm = self.scene.layers.get(layer.name)
+        if lm is None or lm.layer is not layer:
+            return
+        if attribute == "status":
+            lm.animate_to(new)
+            self._sync_status_trait()
+        elif attribute == "color":
+            lm.refresh_texture()
+            lm.refresh_label()
+        elif attribute == "close_button":
+            lm.refresh_geometry(self.scene.unit)
+
+    def _on_model_change(self, model, event, old, new):
+        if event == "init":
+            self._unwatch_layers()
+            self.scene.build()
+            self._watch_layers()
+            self._sync_status_trait()
+        elif event == "predict":
+            self._refresh_textures()
+
+    def _refresh_textures(self):
+        for lm in self.scene.layers.values():
+            lm.refresh_texture()
+
+    def _sync_status_trait(self):
+        self._syncing = True
+        try:
+            self.layer_status = {layer.name: layer.status for layer in self.model.layers}
+        finally:
+            self._syncing = False
+
+    # ------------------------------------------------------------------ clicks
+    def _nearest_point(self, picker):
+        return np.asarray(picker.picked[0]["point"], float) if picker.picked else None
+
+    def _on_press(self, change):
+        self._press = self._nearest_point(self.scene.press)
+
+    def _on_click(self, change):
+        picker = self.scene.click
+        point = self._nearest_point(picker)
+        press, self._press = self._press, None
+        # Reset the pickers, so that an identical next click still reaches Python.
+        for p in (self.scene.press, self.scene.click):
+            p.point = (float("nan"),) * 3
+        if point is None or press is None:
+            return
+        if np.linalg.norm(point - press) > _CLICK_TOLERANCE * 100:
+            return  # the camera moved between press and release: a drag, not a click
+        lm, what = self.scene.pick(picker.picked)
+        if lm is None:
+            return
+        if what[0] == "aggregate":
+            lm.layer.open_layer()
+        elif what[0] == "button":
+            lm.layer.close_layer()
+        elif what[0] == "map":
+            self._select(lm.layer, *what[1:])
+
+    def _select(self, layer, channel, row, col):
+        values = layer.neural_value
+        info = {"layer": layer.name, "layer_type": layer.layer_type, "channel": channel,
+                "row": row, "col": col}
+        if layer.layer_type == "DepthwiseConv2d":
+            info["input_channel"] = layer.source_channel(channel)
+        if values is not None:
+            m = values[..., channel]
+            with np.errstate(invalid="ignore"):
+                info.update(value=float(m[row, col]), min=float(np.nanmin(m)) if np.isfinite(m).any() else float("nan"),
+                            max=float(np.nanmax(m)) if np.isfinite(m).any() else float("nan"),
+                            mean=float(np.mean(m)))
+        self.selected = info
+        self.info.value = self._info_text(info)
+        self._select_callbacks(info)
+
+    def on_select(self, callback, remove=False):
+        """Call ``callback(selected_dict)`` whenever a feature map is clicked."""
+        self._select_callbacks.register_callback(callback, remove=remove)
+
+    def _info_text(self, info):
+        if info is None:
+            return ("<span style='font-size:90%'>Click a closed layer to open it, the round X to "
+                    "close it, a map to select it; drag to orbit, scroll to zoom.</span>")
+        parts = [f"<b>{html.escape(info['layer'])}</b> ({info['layer_type']})",
+                 f"map {info['channel']}"]
+        if "input_channel" in info:
+            parts.append(f"from input channel {info['input_channel']}")
+        parts.append(f"pixel (row {info['row']}, col {info['col']})")
+        if "value" in info:
+            parts.append(f"value {info['value']:.4g}; map min {info['min']:.4g}, "
+                         f"max {info['max']:.4g}, mean {info['mean']:.4g}")
+        return " · ".join(parts)
+
+    def close(self):
+        """Stop following the model, then close the widget and its children."""
+        self._unwatch_layers()
+        self.model.remove_observer(self._on_model_change)
+        super().close()
+
+
+core_model.view_factory = ModelView
