@@ -217,8 +217,9 @@ class Scene:
         widths = [layer.output_shape[1] * self.unit for layer in layers]
         positions = geo.layer_positions(widths, geo.levels(layers))
         n_levels = max(geo.levels(layers)) + 1
-        self.options["label_height"] = min(0.4 * geo.LAYER_PITCH,
-                                           max(8.0, 0.035 * n_levels * geo.LAYER_PITCH))
+        # Labels readable from the default camera, yet never taller than the gap between layers.
+        self.options["label_height"] = min(0.35 * geo.LAYER_PITCH,
+                                           max(14.0, 0.05 * n_levels * geo.LAYER_PITCH))
         self.layers = {
             layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options)
             for layer, pos in zip(layers, positions)
@@ -227,16 +228,26 @@ class Scene:
         self.reset_camera()
 
     def reset_camera(self):
+        """Frame every layer as if open, so that opening one never takes it out of view."""
         lo = np.full(3, np.inf)
         hi = np.full(3, -np.inf)
         for lm in self.layers.values():
-            xmin, xmax, zmin, zmax = lm.layout.closed_extent
+            xmin, xmax, zmin, zmax = lm.layout.open_extent
             lo = np.minimum(lo, lm.position + (xmin, 0, zmin))
             hi = np.maximum(hi, lm.position + (xmax, 0, zmax))
         position, target = geo.default_camera(lo, hi, self.camera.aspect)
         self.camera.position = position
         self.camera.lookAt(target)
         self.orbit.target = target
+
+    def screen_point(self, layer_name, x, z):
+        """Canvas pixel ``(px, py)`` of the point ``(x, z)`` of a layer's plane (default camera)."""
+        lm = self.layers[layer_name]
+        world = lm.position + (x, 0.0, z)
+        ndc = geo.project(world, self.camera.position, self.orbit.target, self.camera.fov,
+                          self.camera.aspect)[0]
+        w, h = self.renderer.width, self.renderer.height
+        return float((ndc[0] + 1) / 2 * w), float((1 - ndc[1]) / 2 * h)
 
     def pick(self, picked):
         """The first layer content along a click ray: ``(LayerMesh, what)`` or ``(None, None)``."""

@@ -20,6 +20,7 @@ from .core.textures import AGGREGATIONS, NORMALIZATIONS
 from .scene import Scene
 
 _CLICK_TOLERANCE = 1e-3  # of the model width: farther apart, mousedown and click were a drag
+_NO_POINT = (0.0, -1e9, 0.0)  # a picker point no real click can produce
 
 
 class ModelView(widgets.VBox):
@@ -67,6 +68,7 @@ class ModelView(widgets.VBox):
         self.aggregation, self.normalize = aggregation, normalize
         self._select_callbacks = widgets.CallbackDispatcher()
         self._press = None
+        self._resetting = False
         self._sync_status_trait()
         self._watch_layers()
         model.add_observer(self._on_model_change)
@@ -157,15 +159,23 @@ class ModelView(widgets.VBox):
         return np.asarray(picker.picked[0]["point"], float) if picker.picked else None
 
     def _on_press(self, change):
-        self._press = self._nearest_point(self.scene.press)
+        if not self._resetting:
+            self._press = self._nearest_point(self.scene.press)
 
     def _on_click(self, change):
+        if self._resetting:
+            return
         picker = self.scene.click
         point = self._nearest_point(picker)
         press, self._press = self._press, None
-        # Reset the pickers, so that an identical next click still reaches Python.
-        for p in (self.scene.press, self.scene.click):
-            p.point = (float("nan"),) * 3
+        # Reset the pickers' points, so that an identical next click is still a change that
+        # reaches Python (the browser only sends what differs from the last state).
+        self._resetting = True
+        try:
+            for p in (self.scene.press, self.scene.click):
+                p.point = _NO_POINT
+        finally:
+            self._resetting = False
         if point is None or press is None:
             return
         if np.linalg.norm(point - press) > _CLICK_TOLERANCE * 100:

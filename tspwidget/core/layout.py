@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MODEL_WIDTH = 100.0  # world width of the input picture (TensorSpace's ModelInitWidth)
-LAYER_PITCH = 60.0  # vertical distance between consecutive layers
+LAYER_PITCH = 80.0  # vertical distance between consecutive layers (TensorSpace: 50, which
+# makes closed layers hide each other from any camera above them)
 MAP_GAP = 0.5  # gap between open maps, in map sizes (TensorSpace's FeatureMapIntervalRatio)
 GROUP_INNER_GAP = 0.15  # gap between the M maps made from one input channel (depthwise)
 GROUP_OUTER_GAP = 0.7  # gap between those groups: visibly wider, so groups read as units
@@ -34,7 +35,8 @@ def grid_shape(n, cell_w=1.0, cell_h=1.0):
     """
     if n <= 0:
         raise ValueError(f"`n` must be >= 1, got {n}.")
-    cols = max(1, round(math.sqrt(n * cell_h / cell_w)))
+    # Round up: seen from the front and above, depth is foreshortened, so wider reads squarer.
+    cols = max(1, math.ceil(math.sqrt(n * cell_h / cell_w) - 1e-9))
     cols = min(cols, n)
     return cols, -(-n // cols)
 
@@ -206,7 +208,7 @@ def layer_positions(widths, layer_levels):
     return pos
 
 
-def default_camera(extent_min, extent_max, aspect, fov=45.0, elevation=30.0):
+def default_camera(extent_min, extent_max, aspect, fov=45.0, elevation=35.0):
     """Camera position and target that frame a box, seen from the front and ``elevation`` above."""
     lo, hi = np.asarray(extent_min, float), np.asarray(extent_max, float)
     target = (lo + hi) / 2
@@ -219,3 +221,21 @@ def default_camera(extent_min, extent_max, aspect, fov=45.0, elevation=30.0):
     dist = max(half_h / tan, half_w / (tan * aspect)) * 1.15 + half[2] * math.cos(el)
     position = target + dist * np.array([0.0, math.sin(el), math.cos(el)])
     return tuple(float(v) for v in position), tuple(float(v) for v in target)
+
+
+def project(points, camera_position, target, fov=45.0, aspect=1.0):
+    """Normalised device coordinates ``(n, 2)`` of world points, for a camera aimed at ``target``.
+
+    Matches three.js's PerspectiveCamera after ``lookAt(target)`` with +y up; x and y are in
+    [-1, 1] for points on screen (y up).
+    """
+    pts = np.atleast_2d(np.asarray(points, float))
+    eye, aim = np.asarray(camera_position, float), np.asarray(target, float)
+    forward = (aim - eye) / np.linalg.norm(aim - eye)
+    right = np.cross(forward, (0.0, 1.0, 0.0))
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    d = pts - eye
+    depth = d @ forward
+    tan = math.tan(math.radians(fov) / 2)
+    return np.stack([(d @ right) / (depth * tan * aspect), (d @ up) / (depth * tan)], axis=1)

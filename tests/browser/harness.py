@@ -1,0 +1,167 @@
+"""Drive a real Jupyter server and headless Debian Chromium (Playwright, no browser download).
+
+Recipe and pitfalls: ../shared/reference/browser-testing.md. The kernel writes events as JSON lines
+to the file named by ``TSP_EVENTS``; tests read that file instead of scraping the DOM.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from PIL import Image
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterServer:
+    """``jupyter lab`` or ``jupyter notebook`` on 127.0.0.1 with throw-away config and settings."""
+
+    def __init__(self, app, root, tmp):
+        self.app, self.root, self.port = app, Path(root), free_port()
+        self.events = Path(tmp) / "events.jsonl"
+        bin_dir = Path(sys.executable).parent
+        home = Path(tmp) / "jhome"
+        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
+                   JUPYTER_RUNTIME_DIR=str(home / "runtime"), TSP_EVENTS=str(self.events),
+                   PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        settings = "LabApp" if app == "lab" else "JupyterNotebookApp"
+        cmd = [str(bin_dir / "jupyter"), app, "--no-browser", "--ip=127.0.0.1",
+               f"--port={self.port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+               "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={self.root}",
+               f"--{settings}.user_settings_dir={home / 'settings'}",
+               f"--{settings}.workspaces_dir={home / 'workspaces'}"]
+        # The "get Jupyter news?" toast would sit over the canvas in screenshots: turn it off.
+        note = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        note.parent.mkdir(parents=True, exist_ok=True)
+        note.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        if app == "lab":
+            cmd += ["--LabApp.news_url=None",
+                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        self.log = open(Path(tmp) / f"{app}-server.log", "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+                                     cwd=self.root, start_new_session=True)
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/status", timeout=2)
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"jupyter {app} did not start; see {self.log.name}")
+                time.sleep(0.3)
+
+    def url(self, notebook):
+        path = "lab/tree" if self.app == "lab" else "notebooks"
+        return f"http://127.0.0.1:{self.port}/{path}/{notebook}"
+
+    def stop(self):
+        # SIGTERM lets the server shut its kernels down; then make sure via the process group.
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.log.close()
+
+    # ------------------------------------------------------------------ events from the kernel
+    def read_events(self):
+        if not self.events.exists():
+            return []
+        return [json.loads(line) for line in self.events.read_text().splitlines() if line.strip()]
+
+    def wait_event(self, page, kind, *, after=0.0, timeout=60, where=None):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for event in self.read_events():
+                if event["kind"] == kind and event["t"] >= after and (where is None or where(event)):
+                    return event
+            page.wait_for_timeout(100)
+        raise AssertionError(f"no {kind!r} event within {timeout}s; events: {self.read_events()[-5:]}")
+
+
+def write_notebook(path, cells):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def new_page(browser):
+    """A page whose every non-local request is refused, with its console errors collected."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    local = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "file://")
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(local) else r.abort())
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+    page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)
+    return page
+
+
+def run_cell(page, index):
+    """Run cell ``index`` (0-based) as a user would: click into it, press Shift+Enter."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def open_notebook(page, server, name):
+    page.goto(server.url(name), wait_until="domcontentloaded", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-editor", timeout=120_000)
+    # Wait for the kernel to be idle before typing into cells.
+    page.wait_for_function(
+        "() => !!document.querySelector('.jp-Notebook') && "
+        "!document.querySelector('.jp-Toolbar-kernelStatus[data-status=\"busy\"]')",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(1000)
+
+
+def image(png_bytes):
+    return np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB"), np.int16)
+
+
+def lit_fraction(img, threshold=40):
+    """Share of pixels brighter than the black background."""
+    return float((img.max(axis=2) > threshold).mean())
+
+
+def diff_fraction(a, b, threshold=30):
+    return float((np.abs(a - b).max(axis=2) > threshold).mean())
+
+
+def save(img, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img.astype(np.uint8)).save(ARTIFACTS / name)
