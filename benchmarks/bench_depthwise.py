@@ -181,7 +181,8 @@ def print_header(args):
                   f"arch={arch} threads={info.get('num_threads')} "
                   f"({os.path.basename(info.get('filepath', ''))})")
     print(f"mode: {'quick' if args.quick else 'full'}; rounds={args.rounds}, "
-          f"round={args.round_ms:g} ms, naive rounds={args.naive_rounds}")
+          f"round={args.round_ms:g} ms, naive rounds={args.naive_rounds}; a layer is re-timed "
+          f"(up to {args.retries}x) when other processes use > {args.max_load:g} cores")
     print()
 
 
@@ -429,6 +430,9 @@ def fmt_bytes(n):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fast smoke run (fewer, shorter rounds)")
+    ap.add_argument("--max-load", type=float, default=0.1,
+                    help="re-time a layer if other processes used more cores than this (0.1)")
+    ap.add_argument("--retries", type=int, default=3, help="re-timings per layer (3)")
     args = ap.parse_args()
     args.rounds, args.round_ms, args.naive_rounds = (3, 5.0, 1) if args.quick else (11, 20.0, 3)
     round_s = args.round_ms / 1e3
@@ -447,13 +451,22 @@ def main():
           f"on all {len(cases) + len(extras)} shapes")
     print()
 
+    # A layer timed while other processes used more than --max-load cores is timed again (up to
+    # --retries times); the quietest attempt is kept and its load is reported.
     results, loads = {}, []
     for case in cases + extras:
-        with LoadMeter() as lm:
-            results[case.name] = time_interleaved(case.impls, args.rounds, round_s,
-                                                  slow={"naive"}, slow_rounds=args.naive_rounds)
-        loads.append((lm.foreign, lm.steal, case.name))
-        print(f"  timed {case.name}: foreign load {lm.foreign:.2f} cores", file=sys.stderr)
+        best = None
+        for attempt in range(1 + args.retries):
+            with LoadMeter() as lm:
+                t = time_interleaved(case.impls, args.rounds, round_s,
+                                     slow={"naive"}, slow_rounds=args.naive_rounds)
+            print(f"  timed {case.name}: foreign load {lm.foreign:.2f} cores", file=sys.stderr)
+            if best is None or lm.foreign < best[1].foreign:
+                best = (t, lm)
+            if lm.foreign <= args.max_load:
+                break
+        results[case.name] = best[0]
+        loads.append((best[1].foreign, best[1].steal, case.name))
 
     # The 13 layers back to back, each with its own output buffer (as in a forward pass).
     chain = {}
@@ -462,9 +475,17 @@ def main():
             continue
         fns = [case.impls[name] for case in cases for _ in range(case.count)]
         chain[name] = lambda fns=fns: [f() for f in fns]
-    with LoadMeter() as lm:
-        chain_t = time_interleaved(chain, args.rounds, round_s * 4)
-    loads.append((lm.foreign, lm.steal, "chain"))
+    best = None
+    for attempt in range(1 + args.retries):
+        with LoadMeter() as lm:
+            t = time_interleaved(chain, args.rounds, round_s * 4)
+        print(f"  timed chain: foreign load {lm.foreign:.2f} cores", file=sys.stderr)
+        if best is None or lm.foreign < best[1].foreign:
+            best = (t, lm)
+        if lm.foreign <= args.max_load:
+            break
+    chain_t = best[0]
+    loads.append((best[1].foreign, best[1].steal, "chain"))
 
     # ---- speed table
     cols = ["tsp_out", "tsp_fresh", "naive", "torch_cl", "tf"]
@@ -512,7 +533,7 @@ def main():
         print(f"tspwidget / tf on the MobileNet total: {total['tsp_out'] / total['tf']:.2f}x")
     fl = [f for f, _, _ in loads]
     worst = max(loads)
-    print(f"foreign CPU load while timing: mean {statistics.mean(fl):.2f} cores, "
+    print(f"foreign CPU load while timing (kept attempts): mean {statistics.mean(fl):.2f} cores, "
           f"max {worst[0]:.2f} ({worst[2]}); steal mean {statistics.mean(s for _, s, _ in loads):.2f}")
     print()
 

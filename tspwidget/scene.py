@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+import ipywidgets as widgets
 import numpy as np
 import pythreejs as p3
 
@@ -32,7 +33,7 @@ def _shared_clip():
 class LayerMesh:
     """The pythreejs objects of one layer, and its open/close animation state."""
 
-    def __init__(self, layer, unit, position, clip, options):
+    def __init__(self, layer, unit, position, clip, options, action_layout):
         self.layer = layer
         self.options = options
         self.position = np.asarray(position, float)
@@ -63,7 +64,7 @@ class LayerMesh:
         self.label = self._label(unit)
         self.action = p3.AnimationAction(
             p3.AnimationMixer(self.mesh), clip, self.mesh, loop="LoopOnce",
-            clampWhenFinished=True,
+            clampWhenFinished=True, layout=action_layout,  # a DOMWidget: share its Layout model
         )
         # Influence of the morph (0 = base layout) as Python last set it moving.
         self._anim = (0.0, 0.0, 0, 1.0)  # (start time, start influence, direction, seconds)
@@ -196,6 +197,7 @@ class Scene:
         self.model = model
         self.options = {"aggregation": aggregation, "normalize": normalize}
         self.clip = _shared_clip()
+        self.action_layout = widgets.Layout()
         self.group = p3.Group()
         self.camera = p3.PerspectiveCamera(fov=45, aspect=width / height, near=0.5, far=50000)
         self.orbit = p3.OrbitControls(controlling=self.camera)
@@ -221,7 +223,7 @@ class Scene:
         self.options["label_height"] = min(0.35 * geo.LAYER_PITCH,
                                            max(14.0, 0.05 * n_levels * geo.LAYER_PITCH))
         self.layers = {
-            layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options)
+            layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options, self.action_layout)
             for layer, pos in zip(layers, positions)
         }
         self.group.children = tuple(obj for lm in self.layers.values() for obj in lm.objects)

@@ -226,8 +226,9 @@ class ModelView(widgets.VBox):
 
     def close(self):
         """Stop following the model, then close the widget and its children."""
-        self._unwatch_layers()
-        self.model.remove_observer(self._on_model_change)
+        if getattr(self, "model", None) is not None:  # also called by __del__ of a failed init
+            self._unwatch_layers()
+            self.model.remove_observer(self._on_model_change)
         super().close()
 
 

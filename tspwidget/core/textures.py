@@ -49,6 +49,7 @@ def normalize(values, per="map"):
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(flat, 0.5, (v - lo) / np.where(flat, 1, span))
     out = np.where(np.isposinf(v), 1.0, np.where(np.isneginf(v), 0.0, out))
+    out[np.isnan(v)] = np.nan
     return out.astype(np.float32)
 
 

@@ -1,0 +1,151 @@
+"""ModelView without a browser: options, two-way status sync, clicks, messages per toggle."""
+
+import numpy as np
+import pytest
+
+import tspwidget as tsp
+from tspwidget import ModelView
+from tspwidget.layers import DepthwiseConv2d, RGBInput
+
+
+def click(view, layer_name, x, z, press_offset=0.0):
+    """Simulate the browser: a mousedown pick then a click pick at a point of a layer's plane."""
+    lm = view.scene.layers[layer_name]
+    point = list(lm.position + (x, 0.0, z))
+    hit = [{"point": point, "object": "IPY_MODEL_" + lm.mesh.model_id}]
+    pressed = [{"point": [point[0] + press_offset, point[1], point[2]], "object": hit[0]["object"]}]
+    view.scene.press.picked = pressed
+    view.scene.press.point = tuple(pressed[0]["point"])
+    view.scene.click.picked = hit
+    view.scene.click.point = tuple(point)
+
+
+def test_needs_an_initialised_model_and_valid_options(small_model):
+    with pytest.raises(tsp.NotInitializedError, match=r"model.init\(\)"):
+        ModelView(tsp.Sequential([RGBInput(shape=(4, 4))]))
+    with pytest.raises(TypeError, match="`model`"):
+        ModelView("model")
+    with pytest.raises(ValueError, match="`aggregation`.*'average'"):
+        ModelView(small_model, aggregation="average")
+    with pytest.raises(ValueError, match="`normalize`.*'global'"):
+        ModelView(small_model, normalize="global")
+    with pytest.raises(ValueError, match="`width`"):
+        ModelView(small_model, width=0)
+    with pytest.raises(ValueError, match="`background`"):
+        ModelView(small_model, background="nope")
+    view = ModelView(small_model)
+    with pytest.raises(ValueError, match="`aggregation`"):
+        view.aggregation = "median"
+
+
+def test_layer_status_follows_layers_and_drives_them(small_model):
+    view, other = small_model.show(), small_model.show()
+    dw = small_model.get_layer("dw")
+    assert view.layer_status == {"image": "close", "dw": "close", "pw": "close"}
+    dw.open_layer()
+    assert view.layer_status["dw"] == other.layer_status["dw"] == "open"
+    assert view.scene.layers["dw"].action.timeScale > 0 and other.scene.layers["dw"].action.timeScale > 0
+    view.layer_status = {"dw": "close", "pw": "open"}
+    assert dw.status == "close" and small_model.get_layer("pw").status == "open"
+    assert other.layer_status["pw"] == "open"
+    with pytest.raises(ValueError, match="unknown layer 'x'"):
+        view.layer_status = {"x": "open"}
+    with pytest.raises(ValueError, match=r"layer_status\['dw'\].*'opened'"):
+        view.layer_status = {"dw": "opened"}
+
+
+def test_init_status_decides_the_first_display():
+    model = tsp.Sequential([RGBInput(shape=(6, 6)), DepthwiseConv2d(3, init_status="open", name="d")]).init()
+    view = model.show()
+    assert view.layer_status["d"] == "open" and view.scene.layers["d"].base_open
+
+
+def test_a_toggle_sends_a_constant_number_of_messages(sent):
+    for channels in (3, 512):
+        model = tsp.Sequential([tsp.layers.Input3d(shape=(14, 14, channels)),
+                                DepthwiseConv2d(3, name="d")]).init()
+        model.show()
+        sent.clear()
+        model.get_layer("d").open_layer()
+        assert len(sent) <= 3, [m[1].get("method") for m in sent]
+        assert sum(len(str(m[1])) for m in sent) < 2000  # no arrays, no frames
+
+
+def test_hundred_rapid_toggles_end_in_the_last_requested_state(small_model, sent):
+    view = small_model.show()
+    dw = small_model.get_layer("dw")
+    sent.clear()
+    for i in range(100):
+        dw.open_layer() if i % 2 == 0 else dw.close_layer()
+    assert dw.status == "close" and view.layer_status["dw"] == "close"
+    assert len(sent) <= 300
+    lm = view.scene.layers["dw"]
+    assert lm.action.timeScale < 0  # heading back to the closed (base) layout
+    assert lm.influence(now=1e12) == 0.0
+
+
+def test_clicks_open_select_and_close(small_model):
+    view = small_model.show()
+    dw = small_model.get_layer("dw")
+    seen = []
+    view.on_select(seen.append)
+    click(view, "dw", 1.0, 1.0)
+    assert dw.status == "open"
+    lay = view.scene.layers["dw"].layout
+    (cx, cz), (mw, md) = lay.centers[3], lay.map_size
+    click(view, "dw", cx - mw / 2 + 9.5 * mw / 12, cz - md / 2 + 2.5 * md / 12)
+    assert view.selected["channel"] == 3 and view.selected["input_channel"] == 1
+    assert (view.selected["row"], view.selected["col"]) == (2, 9)
+    assert view.selected["value"] == pytest.approx(float(dw.neural_value[2, 9, 3]))
+    assert seen == [view.selected]
+    assert "map 3" in view.info.value and "input channel 1" in view.info.value
+    click(view, "dw", *lay.button[:2])
+    assert dw.status == "close"
+
+
+def test_a_drag_is_not_a_click(small_model):
+    view = small_model.show()
+    click(view, "dw", 1.0, 1.0, press_offset=25.0)
+    assert small_model.get_layer("dw").status == "close"
+    click(view, "dw", 1.0, 1.0)  # the same point again still registers
+    assert small_model.get_layer("dw").status == "open"
+
+
+def test_colour_close_button_and_values_update_the_view(small_model):
+    view = small_model.show()
+    dw = small_model.get_layer("dw")
+    lm = view.scene.layers["dw"]
+    before = lm.texture.data.copy()
+    dw.color = "#00FF00"
+    assert not np.array_equal(before, lm.texture.data)
+    assert lm.label.material.map.color == "#00FF00"
+    morph = lm.attr_morph.array.copy()
+    dw.close_button = {"ratio": 3}
+    assert not np.array_equal(morph, lm.attr_morph.array)
+    texture = lm.texture.data.copy()
+    small_model.predict(np.zeros((12, 12, 3)))
+    assert not np.array_equal(texture, lm.texture.data)
+    view.aggregation = "max"
+    view.normalize = "layer"
+
+
+def test_reinit_rebuilds_the_scene(small_model):
+    view = small_model.show()
+    old = view.scene.layers["dw"].mesh
+    small_model.init(seed=1)
+    assert view.scene.layers["dw"].mesh is not old
+
+
+def test_model_as_last_expression_displays_a_view(small_model, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    small_model._ipython_display_()
+    assert isinstance(shown[0], ModelView)
+
+
+def test_layer_names_are_escaped_in_html(small_model):
+    model = tsp.Sequential([RGBInput(shape=(4, 4)), DepthwiseConv2d(1, name="<b>x</b>")]).init()
+    model.predict(np.ones((4, 4, 3)))
+    view = model.show()
+    view._select(model.layers[1], 0, 0, 0)
+    assert "&lt;b&gt;x&lt;/b&gt;" in view.info.value and "<b>x</b>" not in view.info.value
