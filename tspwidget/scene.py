@@ -135,6 +135,7 @@ class LayerMesh:
         )
         w = self.layout.map_size[0]
         sprite.position = tuple(self.position + (w / 2 + 0.04 * geo.MODEL_WIDTH + width / 2, 0, 0))
+        self.label_right = sprite.position[0] + width / 2 - self.position[0]
         return sprite
 
     @property
@@ -235,6 +236,7 @@ class Scene:
         hi = np.full(3, -np.inf)
         for lm in self.layers.values():
             xmin, xmax, zmin, zmax = lm.layout.open_extent
+            xmax = max(xmax, lm.label_right)  # keep the labels in view too
             lo = np.minimum(lo, lm.position + (xmin, 0, zmin))
             hi = np.maximum(hi, lm.position + (xmax, 0, zmax))
         position, target = geo.default_camera(lo, hi, self.camera.aspect)

@@ -139,7 +139,7 @@ def run_cell(page, index):
 
 def open_notebook(page, server, name):
     page.goto(server.url(name), wait_until="domcontentloaded", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook .jp-Cell .cm-editor", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-CodeCell .cm-editor", timeout=120_000)
     # Wait for the kernel to be idle before typing into cells.
     page.wait_for_function(
         "() => !!document.querySelector('.jp-Notebook') && "

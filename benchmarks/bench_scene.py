@@ -1,0 +1,120 @@
+"""Scale of the 3D view: build time, widget models per layer, messages and bytes per toggle.
+
+Run: python benchmarks/bench_scene.py   (no kernel or browser needed: comm messages are counted
+by replacing the no-kernel DummyComm's publish_msg)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+
+if os.environ.get("OPENBLAS_CORETYPE") or os.environ.get("OPENBLAS_L2_SIZE"):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+import comm  # noqa: E402
+import ipywidgets  # noqa: E402
+import numpy as np  # noqa: E402
+
+import tspwidget as tsp  # noqa: E402
+from tspwidget.layers import Conv2d, DepthwiseConv2d, Input3d, RGBInput  # noqa: E402
+
+MESSAGES = []
+
+
+def _publish(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+    MESSAGES.append((msg_type, data, buffers or []))
+
+
+comm.DummyComm.publish_msg = _publish
+
+
+def message_bytes(messages):
+    import json
+
+    return sum(len(json.dumps(d, default=str)) + sum(memoryview(b).nbytes for b in bufs)
+               for _, d, bufs in messages)
+
+
+def widgets_of(lm, shared):
+    seen, todo = set(), [lm.mesh, lm.label, lm.action]
+    while todo:
+        w = todo.pop()
+        if not isinstance(w, ipywidgets.Widget) or w.model_id in seen or w in shared:
+            continue
+        seen.add(w.model_id)
+        for name in w.keys:
+            v = getattr(w, name)
+            items = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else [v]
+            for item in items:
+                todo.extend(item if isinstance(item, (list, tuple)) else [item])
+    return len(seen)
+
+
+def mobilenet_v1(size=224):
+    layers = [RGBInput(shape=(size, size, 3), name="input"),
+              Conv2d(32, 3, strides=2, padding="same", activation="relu6", name="conv1")]
+    plan = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)] + [(512, 1)] * 5 + [(1024, 2), (1024, 1)]
+    for i, (filters, stride) in enumerate(plan, 1):
+        layers.append(DepthwiseConv2d(3, strides=stride, padding="same", activation="relu6", name=f"conv_dw_{i}"))
+        layers.append(Conv2d(filters, 1, activation="relu6", name=f"conv_pw_{i}"))
+    return tsp.Sequential(layers)
+
+
+def timed(fn, repeat=3):
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main():
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"python {platform.python_version()}, numpy {np.__version__}")
+    rows = []
+    for channels, size in [(1024, 7), (512, 14), (32, 112)]:
+        model = tsp.Sequential([Input3d(shape=(size, size, channels)),
+                                DepthwiseConv2d(3, padding="same", name="dw")]).init(seed=0)
+        model.predict(np.random.default_rng(0).standard_normal((size, size, channels)))
+        seconds, _ = timed(lambda: model.show().close())  # closed views stop listening
+        view = model.show()  # one live view, so that messages are counted for one view
+        lm = view.scene.layers["dw"]
+        shared = {view.scene.clip, *view.scene.clip.tracks, view.scene.action_layout}
+        MESSAGES.clear()
+        model.get_layer("dw").open_layer()
+        toggle = list(MESSAGES)
+        rows.append((f"{size}x{size}x{channels}", seconds, widgets_of(lm, shared),
+                     lm.texture.data.shape[:2], len(toggle), message_bytes(toggle)))
+    print("\n| layer | build (s, Python) | widget models | atlas (rows x cols) | messages per toggle | bytes per toggle |")
+    print("|---|---|---|---|---|---|")
+    for name, s, n, atlas, msgs, nbytes in rows:
+        print(f"| {name} | {s:.3f} | {n} | {atlas[0]}x{atlas[1]} | {msgs} | {nbytes} |")
+
+    model = mobilenet_v1().init(seed=0)
+    x = np.random.default_rng(0).random((224, 224, 3)).astype(np.float32)
+    predict_s, _ = timed(lambda: model.predict(x), repeat=2)
+    build_s, _ = timed(lambda: model.show().close(), repeat=2)
+    MESSAGES.clear()
+    view = model.show()
+    build_msgs = len(MESSAGES)
+    build_bytes = message_bytes(MESSAGES)
+    MESSAGES.clear()
+    model.predict(x[::-1].copy())  # new values: every layer's atlas changes
+    update_msgs, update_bytes = len(MESSAGES), message_bytes(MESSAGES)
+    MESSAGES.clear()
+    for name in ("conv_dw_5", "conv_dw_13"):
+        model.get_layer(name).open_layer()
+    print(f"\nMobileNetV1 224x224 ({len(model.layers)} layers): predict {predict_s:.3f} s; "
+          f"ModelView build {build_s:.3f} s Python time; build sends {build_msgs} messages "
+          f"({build_bytes / 1e6:.1f} MB); "
+          f"a new predict updates the view in {update_msgs} messages ({update_bytes / 1e6:.1f} MB); "
+          f"opening 2 layers sent {len(MESSAGES)} messages ({message_bytes(MESSAGES)} bytes).")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The demo notebooks, as the README's demo command opens them: run all cells in JupyterLab and see
+the widget render with no error in the page."""
+
+from pathlib import Path
+
+import pytest
+
+from .harness import JupyterServer, image, lit_fraction, new_page, open_notebook, save
+
+pytestmark = pytest.mark.browser
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def demo_lab(tmp_path_factory):
+    server = JupyterServer("lab", NOTEBOOKS, tmp_path_factory.mktemp("demo"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+def test_notebook_renders_its_widgets(demo_lab, browser, name):
+    page = new_page(browser)
+    try:
+        open_notebook(page, demo_lab, name)
+        page.click('.lm-MenuBar-itemLabel:text-is("Run")')
+        page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
+        canvas = page.locator(".jp-OutputArea canvas").first
+        canvas.wait_for(timeout=120_000)
+        page.wait_for_function(
+            "() => !document.querySelector('.jp-Toolbar-kernelStatus[data-status=\"busy\"]')"
+            " && document.querySelectorAll('.jp-InputPrompt').length > 0"
+            " && [...document.querySelectorAll('.jp-InputPrompt')].every(p => !p.textContent.includes('*'))",
+            timeout=120_000,
+        )
+        canvas.scroll_into_view_if_needed()
+        page.wait_for_timeout(4000)
+        shot = image(canvas.screenshot())
+        save(shot, f"notebook-{Path(name).stem}.png")
+        assert lit_fraction(shot) > 0.02, "the widget's canvas is blank"
+        assert not page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count()
+        errors = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+        assert errors.count() == 0, errors.first.inner_text()
+        ours = [e for e in page.errors if "lumino" not in e.lower() and "ReadPixels" not in e]
+        assert not ours, ours
+    finally:
+        page.context.close()
