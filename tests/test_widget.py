@@ -149,3 +149,13 @@ def test_layer_names_are_escaped_in_html(small_model):
     view = model.show()
     view._select(model.layers[1], 0, 0, 0)
     assert "&lt;b&gt;x&lt;/b&gt;" in view.info.value and "<b>x</b>" not in view.info.value
+
+
+def test_close_stops_following_and_closes_the_scene(small_model, sent):
+    view = small_model.show()
+    mesh = view.scene.layers["dw"].mesh
+    view.close()
+    assert mesh.comm is None and view.scene.renderer.comm is None
+    sent.clear()
+    small_model.get_layer("dw").open_layer()
+    assert sent == []

@@ -142,6 +142,14 @@ class LayerMesh:
     def objects(self):
         return [self.mesh, self.label]
 
+    def close(self):
+        """Close this layer's widget models (the browser forgets them too)."""
+        mesh, label = self.mesh, self.label
+        for widget in (self.action, self.action.mixer, label.material.map, label.material, label,
+                       self.texture, mesh.material, self.attr_position, self.attr_uv,
+                       self.attr_morph, mesh.geometry, mesh):
+            widget.close()
+
     # ------------------------------------------------------------------ updates
     def refresh_texture(self):
         self.texture.data = self._atlas()
@@ -215,6 +223,7 @@ class Scene:
 
     def build(self):
         """(Re)create every layer mesh from the model's current shapes and values."""
+        old = list(self.layers.values())
         layers = self.model.layers
         self.unit = geo.model_unit([layer.output_shape for layer in self.model.inputs])
         widths = [layer.output_shape[1] * self.unit for layer in layers]
@@ -228,7 +237,16 @@ class Scene:
             for layer, pos in zip(layers, positions)
         }
         self.group.children = tuple(obj for lm in self.layers.values() for obj in lm.objects)
+        for lm in old:
+            lm.close()
         self.reset_camera()
+
+    def close(self):
+        for lm in self.layers.values():
+            lm.close()
+        for widget in (self.renderer, self.press, self.click, self.orbit, self.scene, self.camera,
+                       self.group, *self.clip.tracks, self.clip, self.action_layout):
+            widget.close()
 
     def reset_camera(self):
         """Frame every layer as if open, so that opening one never takes it out of view."""

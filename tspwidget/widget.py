@@ -229,6 +229,9 @@ class ModelView(widgets.VBox):
         if getattr(self, "model", None) is not None:  # also called by __del__ of a failed init
             self._unwatch_layers()
             self.model.remove_observer(self._on_model_change)
+        if getattr(self, "scene", None) is not None:
+            self.scene.close()
+            self.info.close()
         super().close()
 
 
