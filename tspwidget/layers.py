@@ -1,15 +1,4 @@
 """Public layer types: ``tspwidget.layers.DepthwiseConv2d`` and friends."""
 
-from .core.layers import (
-    Conv2d,
-    DepthwiseConv2d,
-    GreyscaleInput,
-    Input3d,
-    Layer,
-    NotInitializedError,
-    Pooling2d,
-    RGBInput,
-)
-
-__all__ = ["Conv2d", "DepthwiseConv2d", "GreyscaleInput", "Input3d", "Layer",
-           "NotInitializedError", "Pooling2d", "RGBInput"]
+from .core.layers import *  # noqa: F403
+from .core.layers import __all__  # noqa: F401

@@ -37,7 +37,7 @@ class LayerMesh:
         self.layer = layer
         self.options = options
         self.position = np.asarray(position, float)
-        shape = layer.output_shape
+        self.shape = shape = geo.display_shape(layer.output_shape)
         self.group_size = getattr(layer, "depth_multiplier", 1) if layer.layer_type == "DepthwiseConv2d" else 1
         self.atlas_layout = textures.atlas_layout(*shape)
         self.layout = self._layout(unit)
@@ -73,7 +73,7 @@ class LayerMesh:
     def _layout(self, unit):
         button = self.layer.close_button
         return geo.layer_layout(
-            self.layer.output_shape, unit, group_size=self.group_size,
+            self.shape, unit, group_size=self.group_size,
             close_ratio=button["ratio"], show_button=button["display"],
         )
 
@@ -113,7 +113,7 @@ class LayerMesh:
     def _atlas(self):
         layer = self.layer
         maps, agg = textures.layer_pictures(
-            layer.neural_value, layer.output_shape, layer.color,
+            layer.neural_value, self.shape, layer.color,
             aggregation=self.options["aggregation"], normalize_per=self.options["normalize"],
             rgb_image=layer.layer_type == "RGBInput",
         )
@@ -122,7 +122,7 @@ class LayerMesh:
 
     def _label(self, unit):
         layer = self.layer
-        text = f"{layer.name} · {layer.layer_type} · {'x'.join(map(str, layer.output_shape))}"
+        text = self._label_text()
         height = self.options["label_height"]
         width = 0.56 * height * len(text)  # the canvas is as wide as the text, and square
         sprite = p3.Sprite(
@@ -137,6 +137,16 @@ class LayerMesh:
         sprite.position = tuple(self.position + (w / 2 + 0.04 * geo.MODEL_WIDTH + width / 2, 0, 0))
         self.label_right = sprite.position[0] + width / 2 - self.position[0]
         return sprite
+
+    def _label_text(self):
+        layer = self.layer
+        text = f"{layer.name} · {layer.layer_type} · {'x'.join(map(str, layer.output_shape))}"
+        values = layer.neural_value
+        if values is not None and values.ndim == 1 and np.isfinite(values).all():
+            # A vector (class scores, say): name its three largest entries.
+            top = np.argsort(values)[::-1][:3]
+            text += " · top " + ", ".join(f"#{i} {values[i]:.3g}" for i in top)
+        return text
 
     @property
     def objects(self):
@@ -153,6 +163,8 @@ class LayerMesh:
     # ------------------------------------------------------------------ updates
     def refresh_texture(self):
         self.texture.data = self._atlas()
+        if len(self.layer.output_shape) == 1:
+            self.label.material.map.string = self._label_text()
 
     def refresh_label(self):
         self.label.material.map.color = self.layer.color
@@ -226,7 +238,7 @@ class Scene:
         old = list(self.layers.values())
         layers = self.model.layers
         self.unit = geo.model_unit([layer.output_shape for layer in self.model.inputs])
-        widths = [layer.output_shape[1] * self.unit for layer in layers]
+        widths = [geo.display_shape(layer.output_shape)[1] * self.unit for layer in layers]
         positions = geo.layer_positions(widths, geo.levels(layers))
         n_levels = max(geo.levels(layers)) + 1
         # Labels readable from the default camera, yet never taller than the gap between layers.

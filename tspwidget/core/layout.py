@@ -27,6 +27,25 @@ CLOSE_BUTTON_MIN = 0.35  # ... but at least this many map depths, so small grids
 LEVEL_GAP = 50.0  # gap between side-by-side layers of one level (functional models)
 
 
+STRIP_COLUMNS = 64  # a vector is drawn as rows of at most this many cells
+
+
+def display_shape(shape):
+    """``(rows, cols, channels)`` a layer output is drawn as.
+
+    ``(h, w, c)`` stays; ``(a, b)`` is one a x b map; a vector of n values (Dense, Flatten,
+    global pooling) and anything else is one strip of cells, wrapped at ``STRIP_COLUMNS``.
+    """
+    shape = tuple(shape)
+    if len(shape) == 3:
+        return shape
+    if len(shape) == 2:
+        return (*shape, 1)
+    n = int(np.prod(shape))
+    cols = min(n, STRIP_COLUMNS)
+    return (-(-n // cols), cols, 1)
+
+
 def grid_shape(n, cell_w=1.0, cell_h=1.0):
     """``(cols, rows)`` of a near-square grid for ``n`` cells of size ``cell_w x cell_h``.
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from ._validation import as_float_array, as_pair, as_padding
+from ._validation import as_float_array, as_int, as_pair, as_padding
 
 __all__ = ["conv_output_shape", "conv_pads", "depthwise_conv2d", "conv2d", "pool2d"]
 
@@ -342,25 +342,38 @@ def _tap(xp, i, j, out_hw, strides, dilation):
     return xp[:, i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
 
 
-def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation=1):
-    """Standard 2D convolution (Keras ``Conv2D``), kernel shape ``(kh, kw, C, F)``.
+def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation=1, groups=1):
+    """Standard 2D convolution (Keras ``Conv2D``), kernel shape ``(kh, kw, C // groups, F)``.
 
     Each tap is one matrix product ``(N*Ho*Wo, C) @ (C, F)`` accumulated into the output, so BLAS
-    does the work and no im2col matrix is ever built.
+    does the work and no im2col matrix is ever built. With ``groups`` > 1, input channels and
+    filters are split into that many groups, as Keras does (group g sees channels of group g only).
     """
     xb, batched = _as_batch(x)
     n, h, w, c = xb.shape
-    kernel = _as_kernel(kernel, c, xb.dtype, "(kh, kw, C, filters)")
-    kh, kw, _, f = kernel.shape
+    groups = as_int(groups, "groups")
+    if c % groups:
+        raise ValueError(f"`groups` {groups} must divide the input's {c} channels.")
+    kernel = _as_kernel(kernel, c // groups, xb.dtype, f"(kh, kw, C // groups = {c // groups}, filters)")
+    kh, kw, cg, f = kernel.shape
+    if f % groups:
+        raise ValueError(f"`groups` {groups} must divide the {f} filters.")
     bias = _as_bias(bias, f, xb.dtype)
     strides, dilation = as_pair(strides, "strides"), as_pair(dilation, "dilation")
     rows, cols = _geometry((h, w), (kh, kw), strides, padding, dilation)
     out_hw = (rows[0], cols[0])
     xp = _pad(xb, (rows[1:], cols[1:]), 0)
     result = np.zeros((n, *out_hw, f), xb.dtype)
+    fg = f // groups
     for i in range(kh):
         for j in range(kw):
-            result += _tap(xp, i, j, out_hw, strides, dilation) @ kernel[i, j]
+            tap = _tap(xp, i, j, out_hw, strides, dilation)
+            if groups == 1:
+                result += tap @ kernel[i, j]
+                continue
+            for g in range(groups):
+                result[..., g * fg:(g + 1) * fg] += (
+                    tap[..., g * cg:(g + 1) * cg] @ kernel[i, j, :, g * fg:(g + 1) * fg])
     if bias is not None:
         result += bias
     return result if batched else result[0]

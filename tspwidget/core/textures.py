@@ -149,6 +149,7 @@ def layer_pictures(values, shape, color, *, aggregation="mean", normalize_per="m
     """
     h, w, c = shape
     rgb = hex_to_rgb(color)
+    values, padding = _as_display(values, shape)
     if values is None:
         plain = shade(np.ones((h, w, c), np.float32), rgb)
         return plain, plain[:, :, 0]
@@ -162,5 +163,25 @@ def layer_pictures(values, shape, color, *, aggregation="mean", normalize_per="m
         picture[np.isnan(joint).any(axis=2)] = (*NAN_RGB, 255)
         return maps, picture
     maps = shade(norm, rgb)
-    agg = normalize(aggregate(values, aggregation)[..., None], "map")[..., 0]
-    return maps, shade(agg, rgb)
+    agg = shade(normalize(aggregate(values, aggregation)[..., None], "map")[..., 0], rgb)
+    if padding is not None:  # the cells after a vector's end are left out (transparent)
+        maps[padding, :, 3] = 0
+        agg[padding, 3] = 0
+    return maps, agg
+
+
+def _as_display(values, shape):
+    """Values laid out as ``shape = (rows, cols, c)`` and the mask of padding cells, if any."""
+    if values is None:
+        return None, None
+    values = np.asarray(values)
+    if values.shape == tuple(shape):
+        return values, None
+    rows, cols, c = shape
+    flat = np.full(rows * cols * c, np.nan, np.float32)
+    flat[: values.size] = values.reshape(-1)
+    padding = np.zeros(rows * cols, bool)
+    padding[values.size // c:] = True
+    # Padding cells take the first value, so they cannot change any range (then go transparent).
+    flat[values.size:] = flat[0]
+    return flat.reshape(shape), padding.reshape(rows, cols)

@@ -2,8 +2,12 @@
 
 from .base import Layer, NotInitializedError
 from .conv import Conv2d, DepthwiseConv2d
+from .elementwise import Activation, BatchNorm, Dropout, Padding2d, Rescaling
+from .flat import Dense, Flatten, GlobalPooling2d, Reshape
 from .inputs import GreyscaleInput, Input3d, RGBInput
+from .merge import Add, Concatenate
 from .pooling import Pooling2d
 
-__all__ = ["Conv2d", "DepthwiseConv2d", "GreyscaleInput", "Input3d", "Layer",
-           "NotInitializedError", "Pooling2d", "RGBInput"]
+__all__ = ["Activation", "Add", "BatchNorm", "Concatenate", "Conv2d", "Dense", "DepthwiseConv2d",
+           "Dropout", "Flatten", "GlobalPooling2d", "GreyscaleInput", "Input3d", "Layer",
+           "NotInitializedError", "Padding2d", "Pooling2d", "RGBInput", "Reshape", "Rescaling"]

@@ -14,7 +14,9 @@ import itertools
 import re
 from collections import defaultdict
 
-from .._validation import as_choice, as_positive_number
+import numpy as np
+
+from .._validation import as_choice, as_float_array, as_positive_number
 from ..colors import to_hex
 from ..events import Observable
 
@@ -79,6 +81,27 @@ def as_close_button(value):
         )
     as_positive_number(merged["ratio"], "close_button['ratio']")
     return merged
+
+
+def as_weights(value, name, ndim=None):
+    """A read-only float32 copy of a user's weight array (their array is never touched)."""
+    arr = as_float_array(value, name)
+    if (ndim is not None and arr.ndim != ndim) or 0 in arr.shape:
+        expected = {4: "(kh, kw, C, M)", 2: "(inputs, units)", 1: "(n,)"}.get(ndim, "non-empty")
+        raise ValueError(f"`{name}` must be a non-empty array of shape {expected}, got {arr.shape}.")
+    arr = np.array(arr, dtype=np.float32)
+    arr.flags.writeable = False
+    return arr
+
+
+def require_image(layer, shape):
+    """``shape`` if it is ``(h, w, c)``; layers that slide a window need one."""
+    if len(shape) != 3:
+        raise ValueError(
+            f"{layer.layer_type} needs an (h, w, c) input, got shape {shape} "
+            f"(add a Reshape layer first?)."
+        )
+    return shape
 
 
 def as_name(value):

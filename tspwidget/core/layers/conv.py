@@ -7,21 +7,10 @@ import numpy as np
 from .._validation import as_float_array, as_int, as_pair, as_padding, as_shape
 from ..activations import activate, as_activation
 from ..ops import conv2d, conv_output_shape, depthwise_conv2d
-from .base import Layer, visual_options
+from .base import Layer, as_weights, require_image, visual_options
 
 _CONV_ARGS = ("kernel_size", "strides", "padding", "dilation", "activation", "use_bias",
               "kernel", "bias")
-
-
-def _weights(value, name, ndim):
-    """A read-only float32 copy of a user's weight array (their array is never touched)."""
-    arr = as_float_array(value, name)
-    if arr.ndim != ndim or 0 in arr.shape:
-        expected = "(kh, kw, C, M)" if ndim == 4 else "(n,)"
-        raise ValueError(f"`{name}` must be a non-empty array of shape {expected}, got {arr.shape}.")
-    arr = np.array(arr, dtype=np.float32)
-    arr.flags.writeable = False
-    return arr
 
 
 def he_normal(rng, shape, fan_in):
@@ -52,8 +41,8 @@ class _Conv(Layer):
         if not isinstance(use_bias, bool):
             raise TypeError(f"`use_bias` must be True or False, got {use_bias!r}.")
         self.use_bias = use_bias
-        self._given_kernel = None if kernel is None else _weights(kernel, "kernel", 4)
-        self._given_bias = None if bias is None else _weights(bias, "bias", 1)
+        self._given_kernel = None if kernel is None else as_weights(kernel, "kernel", 4)
+        self._given_bias = None if bias is None else as_weights(bias, "bias", 1)
         if bias is not None and not use_bias:
             raise ValueError("`bias` was given but use_bias=False; drop one of them.")
         if self._given_kernel is not None:
@@ -258,7 +247,7 @@ class DepthwiseConv2d(_Conv):
 
     def _build(self, input_shapes):
         (input_shape,) = input_shapes
-        self._input_shape = input_shape
+        self._input_shape = require_image(self, input_shape)
         if self.shape is not None:
             self._derive_from_shape(input_shape)
         out = self._out_shape(input_shape, input_shape[2] * self.depth_multiplier)
@@ -287,11 +276,12 @@ class Conv2d(_Conv):
     _name_prefix = "conv2d"
 
     def __init__(self, filters=None, kernel_size=None, *, strides=1, padding="valid", dilation=1,
-                 activation="linear", use_bias=True, kernel=None, bias=None, **options):
+                 groups=1, activation="linear", use_bias=True, kernel=None, bias=None, **options):
         super().__init__(kernel_size, strides=strides, padding=padding, dilation=dilation,
                          activation=activation, use_bias=use_bias, kernel=kernel, bias=bias,
-                         own_args=(*_CONV_ARGS, "filters"), options=options)
+                         own_args=(*_CONV_ARGS, "filters", "groups"), options=options)
         self.filters = None if filters is None else as_int(filters, "filters")
+        self.groups = as_int(groups, "groups")
         if self._given_kernel is not None:
             f = self._given_kernel.shape[3]
             if self.filters not in (None, f):
@@ -302,19 +292,24 @@ class Conv2d(_Conv):
             self.filters = f
         if self.filters is None or self._kernel_size is None:
             raise TypeError("Conv2d() needs `filters` and `kernel_size` (or a `kernel` array).")
+        if self.filters % self.groups:
+            raise ValueError(f"`groups` {self.groups} must divide `filters` {self.filters}.")
 
     def _kernel_shape(self):
-        return (*self.kernel_size, self._input_shape[2], self.filters)
+        return (*self.kernel_size, self._input_shape[2] // self.groups, self.filters)
 
     def _build(self, input_shapes):
         (input_shape,) = input_shapes
-        self._input_shape = input_shape
+        self._input_shape = require_image(self, input_shape)
+        if input_shape[2] % self.groups:
+            raise ValueError(
+                f"`groups` {self.groups} must divide the input's {input_shape[2]} channels.")
         self._check_weights(self._kernel_shape(), self.filters)
         return self._out_shape(input_shape, self.filters)
 
     def _forward(self, inputs):
         y = conv2d(inputs[0], self._kernel, self._bias, strides=self.strides,
-                   padding=self.padding, dilation=self.dilation)
+                   padding=self.padding, dilation=self.dilation, groups=self.groups)
         return activate(y, self.activation)
 
     @property

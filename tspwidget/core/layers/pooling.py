@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._validation import as_choice, as_pair, as_padding
 from ..ops import conv_output_shape, pool2d
-from .base import Layer, visual_options
+from .base import Layer, require_image, visual_options
 
 
 class Pooling2d(Layer):
@@ -32,7 +32,7 @@ class Pooling2d(Layer):
 
     def _build(self, input_shapes):
         (input_shape,) = input_shapes
-        self._input_shape = input_shape
+        self._input_shape = require_image(self, input_shape)
         rows, cols = conv_output_shape(input_shape[:2], self.pool_size, strides=self.strides,
                                        padding=self.padding)
         return rows, cols, input_shape[2]

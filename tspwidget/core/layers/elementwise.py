@@ -1,0 +1,203 @@
+"""Layers that keep their input's shape: activation, batch normalisation, rescaling, dropout,
+and zero padding (which only grows the picture)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._validation import as_int
+from ..activations import activate, as_activation, relu
+from .base import Layer, as_weights, require_image, visual_options
+
+
+def _as_number(value, name, *, allow_none=False, minimum=None):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise TypeError(f"`{name}` must be a finite number, got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value!r}.")
+    return float(value)
+
+
+class _SameShape(Layer):
+    default_color = "#FC5C9C"  # TensorSpace's activation colour
+
+    def _build(self, input_shapes):
+        (self._input_shape,) = input_shapes
+        return self._input_shape
+
+
+class Activation(_SameShape):
+    """An activation as a layer of its own (Keras ``Activation`` and ``ReLU``).
+
+    ``max_value``, ``negative_slope`` and ``threshold`` are the ``ReLU`` layer's options and need
+    ``activation="relu"``.
+    """
+
+    layer_type = "Activation"
+    _name_prefix = "activation"
+
+    def __init__(self, activation="relu", *, max_value=None, negative_slope=0.0, threshold=0.0,
+                 **options):
+        super().__init__(**visual_options("Activation", options, (
+            "activation", "max_value", "negative_slope", "threshold")))
+        self.activation = as_activation(activation)
+        self.max_value = _as_number(max_value, "max_value", allow_none=True, minimum=0)
+        self.negative_slope = _as_number(negative_slope, "negative_slope", minimum=0)
+        self.threshold = _as_number(threshold, "threshold")
+        custom = (self.max_value, self.negative_slope, self.threshold) != (None, 0.0, 0.0)
+        if custom and self.activation != "relu":
+            raise ValueError("`max_value`, `negative_slope` and `threshold` need activation='relu'.")
+
+    def _forward(self, inputs):
+        x = inputs[0]
+        if self.activation == "relu":
+            return relu(x, max_value=self.max_value, negative_slope=self.negative_slope,
+                        threshold=self.threshold)
+        return activate(x.copy(), self.activation)
+
+    @property
+    def config_text(self):
+        return self.activation
+
+
+class BatchNorm(_SameShape):
+    """Batch normalisation with fixed statistics (inference), over the last axis.
+
+    ``(x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta``; any statistic not
+    given starts at Keras's initial value (mean 0, variance 1, gamma 1, beta 0).
+    """
+
+    layer_type = "BatchNorm"
+    default_color = "#A5A5A5"
+    _name_prefix = "batch_norm"
+    _STATS = ("gamma", "beta", "moving_mean", "moving_variance")
+
+    def __init__(self, *, epsilon=1e-3, gamma=None, beta=None, moving_mean=None,
+                 moving_variance=None, **options):
+        super().__init__(**visual_options("BatchNorm", options, ("epsilon", *self._STATS)))
+        self.epsilon = _as_number(epsilon, "epsilon", minimum=0)
+        given = dict(gamma=gamma, beta=beta, moving_mean=moving_mean, moving_variance=moving_variance)
+        self._given = {k: as_weights(v, k, 1) for k, v in given.items() if v is not None}
+        self._stats = None
+
+    def _stat(name):  # noqa: N805 - a property factory used in the class body
+        return property(lambda self: (self._stats or self._given).get(name),
+                        doc=f"``{name}`` (read-only; after init the value in use).")
+
+    gamma, beta = _stat("gamma"), _stat("beta")
+    moving_mean, moving_variance = _stat("moving_mean"), _stat("moving_variance")
+    del _stat
+
+    def _build(self, input_shapes):
+        shape = super()._build(input_shapes)
+        for name, arr in self._given.items():
+            if arr.shape != (shape[-1],):
+                raise ValueError(f"`{name}` has shape {arr.shape}; this input has {shape[-1]} "
+                                 f"channels, so it must be ({shape[-1]},).")
+        return shape
+
+    def _init_weights(self, rng):
+        c = self._output_shape[-1]
+        defaults = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
+        self._stats = {k: self._given.get(k, np.full(c, v, np.float32)) for k, v in defaults.items()}
+
+    def _unbuild(self):
+        super()._unbuild()
+        self._stats = None
+
+    def _forward(self, inputs):
+        s = self._stats
+        scale = s["gamma"] / np.sqrt(s["moving_variance"].astype(np.float64) + self.epsilon)
+        shift = s["beta"] - s["moving_mean"] * scale
+        return (inputs[0] * scale.astype(np.float32) + shift.astype(np.float32)).astype(np.float32)
+
+    @property
+    def param_count(self):
+        return 4 * self._output_shape[-1] if self.is_built else None
+
+
+class Rescaling(_SameShape):
+    """``x * scale + offset`` (Keras ``Rescaling``), e.g. pixels 0-255 to -1..1."""
+
+    layer_type = "Rescaling"
+    default_color = "#EEEEEE"
+    _name_prefix = "rescaling"
+
+    def __init__(self, scale=1.0, offset=0.0, **options):
+        super().__init__(**visual_options("Rescaling", options, ("scale", "offset")))
+        self.scale, self.offset = _as_number(scale, "scale"), _as_number(offset, "offset")
+
+    def _forward(self, inputs):
+        return (inputs[0] * np.float32(self.scale) + np.float32(self.offset)).astype(np.float32)
+
+    @property
+    def config_text(self):
+        return f"x{self.scale:g} {self.offset:+g}"
+
+
+class Dropout(_SameShape):
+    """Dropout: the identity at inference, shown so the topology matches the file."""
+
+    layer_type = "Dropout"
+    default_color = "#A5A5A5"
+    _name_prefix = "dropout"
+
+    def __init__(self, rate=0.5, **options):
+        super().__init__(**visual_options("Dropout", options, ("rate",)))
+        self.rate = _as_number(rate, "rate", minimum=0)
+        if self.rate >= 1:
+            raise ValueError(f"`rate` must be in [0, 1), got {rate!r}.")
+
+    def _forward(self, inputs):
+        return inputs[0]
+
+
+class Padding2d(Layer):
+    """Zero padding around the picture (Keras ``ZeroPadding2D``).
+
+    ``padding``: int, ``(rows, cols)``, or ``((top, bottom), (left, right))``.
+    """
+
+    layer_type = "Padding2d"
+    default_color = "#6EB6FF"  # TensorSpace's padding colour
+    _name_prefix = "padding2d"
+
+    def __init__(self, padding=1, **options):
+        super().__init__(**visual_options("Padding2d", options, ("padding",)))
+        self.padding = self._as_padding(padding)
+
+    @staticmethod
+    def _as_padding(value):
+        try:
+            if isinstance(value, numbers.Integral):
+                p = as_int(value, "padding", minimum=0)
+                return ((p, p), (p, p))
+            a, b = value
+            if isinstance(a, numbers.Integral) and isinstance(b, numbers.Integral):
+                a, b = as_int(a, "padding", minimum=0), as_int(b, "padding", minimum=0)
+                return ((a, a), (b, b))
+            return tuple(tuple(as_int(v, "padding", minimum=0) for v in pair) for pair in (a, b))
+        except (TypeError, ValueError) as err:
+            if "`padding`" in str(err):
+                raise
+            raise TypeError(
+                f"`padding` must be an int, (rows, cols) or ((top, bottom), (left, right)), "
+                f"got {value!r}.") from err
+
+    def _build(self, input_shapes):
+        (self._input_shape,) = input_shapes
+        h, w, c = require_image(self, self._input_shape)
+        (t, b), (left, r) = self.padding
+        return h + t + b, w + left + r, c
+
+    def _forward(self, inputs):
+        (t, b), (left, r) = self.padding
+        return np.pad(inputs[0], ((0, 0), (t, b), (left, r), (0, 0)))
+
+    @property
+    def config_text(self):
+        return f"pad {self.padding}"
