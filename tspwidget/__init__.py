@@ -8,13 +8,14 @@
 """
 
 from . import layers
+from .io import load
 from .core.layers import NotInitializedError
 from .core.model import Model, Sequential
 from .core.ops import conv_output_shape, conv_pads, depthwise_conv2d
 
 __version__ = "0.1.0"
 __all__ = ["Model", "ModelView", "NotInitializedError", "Sequential", "__version__",
-           "conv_output_shape", "conv_pads", "depthwise_conv2d", "layers"]
+           "conv_output_shape", "conv_pads", "depthwise_conv2d", "layers", "load"]
 
 # The numpy core works alone; the 3D view comes with ipywidgets and pythreejs when they are there.
 try:

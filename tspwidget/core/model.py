@@ -65,6 +65,12 @@ class _BaseModel(Observable):
         state = "initialised" if self._initialized else "not initialised"
         return f"<{type(self).__name__} {self.name!r}: {len(self._layers)} layers, {state}>"
 
+    def load_weights(self, path):
+        """Fill the weights from a Keras or TF.js file, matching layers by name; returns self."""
+        from ..io import load_weights  # reads files with h5py: imported only when asked for
+
+        return load_weights(self, path)
+
     # ------------------------------------------------------------------ display options
     @property
     def color(self):
@@ -228,6 +234,12 @@ class _BaseModel(Observable):
         results = [values[id(layer)] if batched else values[id(layer)][0] for layer in self._outputs]
         self._notify("predict", None, None)
         return results[0] if len(results) == 1 else results
+
+    def load_weights(self, path):
+        """Fill the weights from a Keras or TF.js file, matching layers by name; returns self."""
+        from ..io import load_weights  # reads files with h5py: imported only when asked for
+
+        return load_weights(self, path)
 
     # ------------------------------------------------------------------ display
     def show(self, **options):

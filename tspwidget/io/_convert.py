@@ -1,0 +1,312 @@
+"""A Keras model config (Keras 2, Keras 3 or TF.js's ``modelTopology``) to tspwidget layers.
+
+Only data is read: class names are looked up in a fixed table, and anything else (Lambda layers,
+custom classes, nested models) is refused with an explanation. Weights are matched to layers by
+role name ("kernel", "bias", "gamma", ...), whatever the file's own naming.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import layers as L
+from ..core.model import Model, Sequential
+
+SUPPORTED = (
+    "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Concatenate", "Conv2D", "Dense",
+    "DepthwiseConv2D", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+    "InputLayer", "MaxPooling2D", "ReLU", "Rescaling", "Reshape", "SeparableConv2D", "ZeroPadding2D",
+)
+# The roles of each class's weights, in the order Keras 3 stores them (``vars/0``, ``vars/1``, ...).
+_ROLES = {
+    "Conv2D": ("kernel", "bias"), "DepthwiseConv2D": ("kernel", "bias"), "Dense": ("kernel", "bias"),
+    "SeparableConv2D": ("depthwise_kernel", "pointwise_kernel", "bias"),
+    "BatchNormalization": ("gamma", "beta", "moving_mean", "moving_variance"),
+}
+
+
+class ModelFileError(ValueError):
+    """The file cannot be read as a model tspwidget supports (the message says why)."""
+
+
+def weight_roles(class_name, config):
+    """The roles of a Keras layer's stored weights, in storage order."""
+    roles = list(_ROLES.get(class_name, ()))
+    if class_name == "BatchNormalization":
+        if not config.get("scale", True):
+            roles.remove("gamma")
+        if not config.get("center", True):
+            roles.remove("beta")
+    elif roles and not config.get("use_bias", True):
+        roles.remove("bias")
+    return roles
+
+
+def role_of(weight_name):
+    """``"conv_dw_1/depthwise_kernel:0"`` -> ``"depthwise_kernel"``."""
+    return weight_name.rsplit("/", 1)[-1].split(":")[0]
+
+
+def _layer_configs(spec):
+    """(class_name, layer list, input names, output names) of a Keras model config."""
+    if not isinstance(spec, dict) or "class_name" not in spec:
+        raise ModelFileError("the model config is not a Keras model description.")
+    cls, cfg = spec["class_name"], spec.get("config", {})
+    if cls not in ("Sequential", "Functional", "Model"):
+        raise ModelFileError(f"the top-level object is a {cls!r}, not a Sequential or functional model.")
+    layers = cfg["layers"] if isinstance(cfg, dict) else cfg
+    for item in layers:
+        if item.get("class_name") in ("Sequential", "Functional", "Model"):
+            raise ModelFileError(
+                f"layer {_name(item)!r} is a nested model; tspwidget reads flat models only.")
+    if cls == "Sequential":
+        return cls, layers, None, None
+    return cls, layers, _endpoint_names(cfg["input_layers"]), _endpoint_names(cfg["output_layers"])
+
+
+def _endpoint_names(value):
+    """``[["a", 0, 0], ...]``, or Keras 3's ``["a", 0, 0]`` for a single one, to names."""
+    if value and isinstance(value[0], str):
+        value = [value]
+    return [v[0] for v in value]
+
+
+def _name(item):
+    return item.get("name") or item.get("config", {}).get("name")
+
+
+def _inbound_names(item):
+    """Names of the layers feeding a layer (Keras 2 and Keras 3 node formats)."""
+    nodes = item.get("inbound_nodes") or []
+    if len(nodes) > 1:
+        raise ModelFileError(f"layer {_name(item)!r} is used more than once (shared layers are "
+                             f"not supported).")
+    names = []
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            if "keras_history" in obj.get("config", {}):
+                names.append(obj["config"]["keras_history"][0])
+            else:
+                for v in obj.values():
+                    walk(v)
+        elif isinstance(obj, list):
+            if len(obj) >= 3 and isinstance(obj[0], str) and isinstance(obj[1], int):
+                names.append(obj[0])  # Keras 2: [name, node_index, tensor_index, kwargs]
+            else:
+                for v in obj:
+                    walk(v)
+
+    if nodes:
+        walk(nodes[0]["args"] if isinstance(nodes[0], dict) else nodes[0])
+    return names
+
+
+def _check_plain(item):
+    cls = item.get("class_name")
+    name = _name(item)
+    if cls == "Lambda":
+        raise ModelFileError(
+            f"layer {name!r} is a Lambda layer: it holds Python code, and tspwidget never runs "
+            f"code from a file. Rebuild that step with supported layers.")
+    registered = item.get("registered_name")
+    if cls not in SUPPORTED or (registered and registered != cls and not registered.startswith("keras")):
+        raise ModelFileError(
+            f"layer {name!r} of class {cls!r} is not supported (custom or unknown classes are "
+            f"never imported). Supported: {', '.join(SUPPORTED)}.")
+
+
+def _activation(value, legacy, where):
+    if value is None or value == "linear":
+        return "linear"
+    if isinstance(value, dict):  # Keras 3 may serialise activations as objects
+        value = value.get("config", {}).get("name") if value.get("module", "").startswith("keras") else None
+    if not isinstance(value, str):
+        raise ModelFileError(f"{where}: activation {value!r} is custom code, which is never imported.")
+    if value == "hard_sigmoid" and legacy:
+        return "hard_sigmoid_legacy"
+    return value
+
+
+def _input_shape(cfg, name):
+    shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+    if not shape or len(shape) != 4 or None in shape[1:]:
+        raise ModelFileError(f"input {name!r} has shape {shape}; tspwidget needs a fixed "
+                             f"(batch, h, w, c) image input.")
+    return tuple(shape[1:])
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
+
+
+def _make(cls, cfg, name, legacy, weights):
+    """tspwidget layer(s) for one Keras layer: a list of one (two for SeparableConv2D)."""
+    where = f"layer {name!r} ({cls})"
+    if cfg.get("data_format", "channels_last") != "channels_last":
+        raise ModelFileError(f"{where} uses data_format={cfg['data_format']!r}; only channels_last.")
+    act = _activation(cfg.get("activation"), legacy, where)
+    w = weights
+    if cls == "InputLayer":
+        h, wd, c = _input_shape(cfg, name)
+        kind = {3: L.RGBInput, 1: L.GreyscaleInput}.get(c, L.Input3d)
+        return [kind(shape=(h, wd, c), name=name)]
+    if cls == "Conv2D":
+        return [L.Conv2d(cfg["filters"], _pair(cfg["kernel_size"]), strides=_pair(cfg["strides"]),
+                         padding=cfg["padding"], dilation=_pair(cfg.get("dilation_rate", 1)),
+                         groups=cfg.get("groups", 1), activation=act,
+                         use_bias=cfg.get("use_bias", True), kernel=w.get("kernel"),
+                         bias=w.get("bias"), name=name)]
+    if cls == "DepthwiseConv2D":
+        return [L.DepthwiseConv2d(
+            _pair(cfg["kernel_size"]), strides=_pair(cfg["strides"]), padding=cfg["padding"],
+            depth_multiplier=cfg.get("depth_multiplier", 1),
+            dilation=_pair(cfg.get("dilation_rate", 1)), activation=act,
+            use_bias=cfg.get("use_bias", True), kernel=w.get("kernel", w.get("depthwise_kernel")),
+            bias=w.get("bias"), name=name)]
+    if cls == "SeparableConv2D":
+        depth = L.DepthwiseConv2d(
+            _pair(cfg["kernel_size"]), strides=_pair(cfg["strides"]), padding=cfg["padding"],
+            depth_multiplier=cfg.get("depth_multiplier", 1),
+            dilation=_pair(cfg.get("dilation_rate", 1)), use_bias=False,
+            kernel=w.get("depthwise_kernel"), name=f"{name}/depthwise")
+        point = L.Conv2d(cfg["filters"], 1, activation=act, use_bias=cfg.get("use_bias", True),
+                         kernel=w.get("pointwise_kernel"), bias=w.get("bias"), name=name)
+        return [depth, point]
+    if cls == "BatchNormalization":
+        axis = cfg.get("axis", -1)
+        if axis not in (-1, 3, [3], [-1]):
+            raise ModelFileError(f"{where} normalises axis {axis}; only the channel axis is supported.")
+        return [L.BatchNorm(epsilon=cfg.get("epsilon", 1e-3), name=name, **w)]
+    if cls == "ReLU":
+        return [L.Activation("relu", max_value=cfg.get("max_value"),
+                             negative_slope=cfg.get("negative_slope", 0.0),
+                             threshold=cfg.get("threshold", 0.0), name=name)]
+    if cls == "Activation":
+        return [L.Activation(act, name=name)]
+    if cls == "ZeroPadding2D":
+        pad = cfg["padding"]
+        return [L.Padding2d(tuple(_pair(p) for p in pad) if isinstance(pad, (list, tuple)) else pad,
+                            name=name)]
+    if cls in ("MaxPooling2D", "AveragePooling2D"):
+        return [L.Pooling2d(_pair(cfg["pool_size"]), strides=_pair(cfg.get("strides") or cfg["pool_size"]),
+                            padding=cfg["padding"], mode="max" if cls.startswith("Max") else "avg",
+                            name=name)]
+    if cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        return [L.GlobalPooling2d("avg" if "Average" in cls else "max",
+                                  keepdims=bool(cfg.get("keepdims", False)), name=name)]
+    if cls == "Dense":
+        return [L.Dense(cfg["units"], activation=act, use_bias=cfg.get("use_bias", True),
+                        kernel=w.get("kernel"), bias=w.get("bias"), name=name)]
+    if cls == "Flatten":
+        return [L.Flatten(name=name)]
+    if cls == "Reshape":
+        return [L.Reshape(tuple(cfg["target_shape"]), name=name)]
+    if cls == "Dropout":
+        return [L.Dropout(cfg.get("rate", 0.5), name=name)]
+    if cls == "Add":
+        return [L.Add(name=name)]
+    if cls == "Concatenate":
+        return [L.Concatenate(cfg.get("axis", -1), name=name)]
+    if cls == "Rescaling":
+        scale, offset = cfg.get("scale", 1.0), cfg.get("offset", 0.0)
+        if not all(isinstance(v, (int, float)) for v in (scale, offset)):
+            raise ModelFileError(f"{where}: only scalar scale and offset are supported.")
+        return [L.Rescaling(scale, offset, name=name)]
+    raise ModelFileError(f"layer {name!r} of class {cls!r} is not supported.")  # pragma: no cover
+
+
+def build_model(spec, weights, *, legacy, expected_shapes=None):
+    """A tspwidget model from a Keras model ``spec`` and ``weights`` ``{layer: {role: array}}``.
+
+    Every layer is created, linked and checked before anything is returned: nothing is half-built.
+    ``expected_shapes`` (``{layer: {role: shape}}``) lets a reader check stored shapes first.
+    """
+    cls, items, input_names, output_names = _layer_configs(spec)
+    for item in items:
+        _check_plain(item)
+    made, last = {}, {}  # Keras name -> our layers; -> the layer that carries its output
+    previous = None
+    for item in items:
+        name = _name(item)
+        ours = _make(item["class_name"], item.get("config", {}), name, legacy, weights.get(name, {}))
+        made[name], last[name] = ours, ours[-1]
+        if len(ours) == 2:
+            ours[1].apply(ours[0])
+        if cls == "Sequential":
+            if previous is not None and not ours[0].is_input:
+                ours[0].apply(previous)
+            previous = ours[-1]
+        else:
+            inbound = [last[n] for n in _inbound_names(item)] if _inbound_names(item) else []
+            if inbound:
+                ours[0].apply(inbound if len(inbound) > 1 else inbound[0])
+    if cls == "Sequential":
+        first = made[_name(items[0])][0]
+        if not first.is_input:
+            raise ModelFileError("the Sequential model has no input shape (no InputLayer).")
+        inputs, outputs = [first], [previous]
+    else:
+        inputs = [made[n][0] for n in input_names]
+        outputs = [last[n] for n in output_names]
+    model = Model(inputs=inputs, outputs=outputs, name=spec.get("config", {}).get("name"))
+    model.keras_layers = {name: [layer.name for layer in ours] for name, ours in made.items()}
+    return model
+
+
+def layer_items(spec):
+    """``[(keras name, class name, config)]`` of a model spec, in config order."""
+    return [(_name(item), item.get("class_name"), item.get("config", {}))
+            for item in _layer_configs(spec)[1]]
+
+
+def normalize_role(class_name, role):
+    """Keras 2 calls a depthwise layer's kernel ``depthwise_kernel``; Keras 3 calls it ``kernel``."""
+    return "kernel" if class_name == "DepthwiseConv2D" and role == "depthwise_kernel" else role
+
+
+def check_stored_shapes(spec, stored, *, legacy):
+    """Check ``{keras layer: {role: shape}}`` read from a file's metadata against the config.
+
+    Runs before any weight is read: a missing, extra or mis-shaped weight is an error naming the
+    layer. Returns nothing; raises :class:`ModelFileError`.
+    """
+    probe = build_model(spec, {}, legacy=legacy)
+    probe.init(seed=0)  # shapes only
+    for name, cls, cfg in layer_items(spec):
+        want = set(weight_roles(cls, cfg))
+        have = set(stored.get(name, {}))
+        if want != have:
+            raise ModelFileError(
+                f"layer {name!r} ({cls}): the file stores weights {sorted(have) or 'none'}, but "
+                f"its configuration needs {sorted(want) or 'none'}.")
+        for role, shape in stored.get(name, {}).items():
+            expected = _expected(probe, name, role)[1]
+            if tuple(shape) != tuple(expected):
+                raise ModelFileError(
+                    f"layer {name!r}: the stored {role} has shape {tuple(shape)}, but the "
+                    f"model's configuration needs {tuple(expected)}.")
+    extra = set(stored) - {name for name, _, _ in layer_items(spec)}
+    if extra:
+        raise ModelFileError(f"the file stores weights for unknown layers {sorted(extra)}.")
+
+
+def _expected(model, keras_name, role):
+    names = model.keras_layers[keras_name]
+    if role == "depthwise_kernel" and len(names) == 2:
+        layer = model.get_layer(names[0])
+        return layer, layer._kernel_shape()
+    layer = model.get_layer(names[-1])
+    if role in ("kernel", "depthwise_kernel", "pointwise_kernel"):
+        return layer, (layer._kernel_shape() if hasattr(layer, "_kernel_shape")
+                       else (layer.input_shape[-1], layer.units))
+    if role == "bias":
+        return layer, (layer.output_shape[-1],)
+    return layer, (layer.output_shape[-1],)
+
+
+def as_float32(array, where):
+    arr = np.asarray(array)
+    if arr.dtype.kind != "f":
+        raise ModelFileError(f"{where} holds {arr.dtype} data; weights must be floating point.")
+    return arr.astype(np.float32)
