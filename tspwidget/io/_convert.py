@@ -60,6 +60,12 @@ def _layer_configs(spec):
             raise ModelFileError(
                 f"layer {_name(item)!r} is a nested model; tspwidget reads flat models only.")
     if cls == "Sequential":
+        first = layers[0] if layers else {}
+        shape = first.get("config", {}).get("batch_input_shape")
+        if first.get("class_name") != "InputLayer" and shape:
+            # Keras 2 may keep a Sequential's input shape on its first layer: make it a layer.
+            layers = [{"class_name": "InputLayer", "config": {
+                "name": f"{_name(first)}_input", "batch_input_shape": shape}}, *layers]
         return cls, layers, None, None
     return cls, layers, _endpoint_names(cfg["input_layers"]), _endpoint_names(cfg["output_layers"])
 
