@@ -87,8 +87,10 @@ def test_rescaling_and_merges():
     np.testing.assert_allclose(out[0, ..., :3], a.neural_value + b.neural_value, atol=1e-5)
     with pytest.raises(TypeError, match="list of two or more layers"):
         Add().apply(inp)
+    inp2 = Input3d(shape=(6, 5, 4))
     with pytest.raises(ValueError, match="one shape"):
-        tsp.Model(inputs=inp, outputs=Add().apply([a, Conv2d(2, 1).apply(inp)])).init()
+        tsp.Model(inputs=inp2, outputs=Add().apply([Conv2d(3, 1).apply(inp2),
+                                                    Conv2d(2, 1).apply(inp2)])).init()
 
 
 def test_grouped_conv_is_per_group_conv():
