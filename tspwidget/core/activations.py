@@ -79,8 +79,11 @@ def activate(x, name):
 def relu(x, *, max_value=None, negative_slope=0.0, threshold=0.0):
     """Keras's ``ReLU`` layer: ``x`` above ``threshold`` (capped at ``max_value``), else
     ``negative_slope * (x - threshold)``."""
-    with np.errstate(invalid="ignore"):
-        out = np.where(x >= threshold, x, negative_slope * (x - threshold)).astype(x.dtype)
+    if negative_slope == 0 and threshold == 0:  # the common case: two in-place passes
+        out = np.maximum(x, 0)
+    else:
+        with np.errstate(invalid="ignore"):
+            out = np.where(x >= threshold, x, negative_slope * (x - threshold)).astype(x.dtype)
     if max_value is not None:
         np.minimum(out, max_value, out=out)
     return out
