@@ -50,16 +50,20 @@ def randomise(model, seed):
                                 ).astype(np.float32) for w in weights])
 
 
-def median_ms(fn, rounds, budget_s=0.15):
-    fn()
-    times = []
+def interleaved_ms(fns, rounds, budget_s=0.15):
+    """Median ms per call of each function, timed in alternating rounds (so that load from other
+    processes hits every contender alike)."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
     for _ in range(rounds):
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < budget_s or n == 0:
-            fn()
-            n += 1
-        times.append((time.perf_counter() - t0) / n * 1e3)
-    return float(np.median(times))
+        for fn, out in zip(fns, times):
+            n, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < budget_s or n == 0:
+                fn()
+                n += 1
+            out.append((time.perf_counter() - t0) / n * 1e3)
+    return [float(np.median(t)) for t in times]
 
 
 def main():
@@ -68,7 +72,8 @@ def main():
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"python {platform.python_version()}, numpy {np.__version__}, keras {keras.__version__}, "
-          f"tensorflow {tf.__version__}; both libraries use their default thread counts")
+          f"tensorflow {tf.__version__}; both libraries use their default thread counts; "
+          f"load average at start {os.getloadavg()[0]:.2f}")
     cases = [("MobileNet V1 alpha 0.25", keras.applications.MobileNet, 0.25, 128),
              ("MobileNet V1 alpha 1.0", keras.applications.MobileNet, 1.0, 224),
              ("MobileNet V2 alpha 0.35", keras.applications.MobileNetV2, 0.35, 128),
@@ -88,8 +93,7 @@ def main():
             want = model(xt, training=False).numpy()
             got = ours.predict(x)
             diff = float(np.abs(want - got).max())
-            k = median_ms(lambda: model(xt, training=False), rounds)
-            t = median_ms(lambda: ours.predict(x), rounds)
+            k, t = interleaved_ms([lambda: model(xt, training=False), lambda: ours.predict(x)], rounds)
             print(f"| {title} | {size}x{size} | {k:.2f} | {t:.2f} | {t / k:.2f}x | {diff:.1e} |")
 
 
