@@ -238,12 +238,13 @@ class Scene:
         old = list(self.layers.values())
         layers = self.model.layers
         self.unit = geo.model_unit([layer.output_shape for layer in self.model.inputs])
-        widths = [geo.display_shape(layer.output_shape)[1] * self.unit for layer in layers]
-        positions = geo.layer_positions(widths, geo.levels(layers))
-        n_levels = max(geo.levels(layers)) + 1
-        # Labels readable from the default camera, yet never taller than the gap between layers.
-        self.options["label_height"] = min(0.35 * geo.LAYER_PITCH,
-                                           max(14.0, 0.05 * n_levels * geo.LAYER_PITCH))
+        shapes = [geo.display_shape(layer.output_shape) for layer in layers]
+        positions = geo.layer_positions([s[1] * self.unit for s in shapes], geo.levels(layers),
+                                        [s[0] * self.unit for s in shapes])
+        # Labels readable from the default camera, yet never taller than the gaps between layers.
+        gaps = np.diff(np.unique(positions[:, 1]))
+        self.options["label_height"] = float(np.clip(0.45 * (gaps.min() if len(gaps) else 80.0),
+                                                     6.0, 0.35 * geo.LAYER_PITCH))
         self.layers = {
             layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options, self.action_layout)
             for layer, pos in zip(layers, positions)
@@ -261,15 +262,17 @@ class Scene:
             widget.close()
 
     def reset_camera(self):
-        """Frame every layer as if open, so that opening one never takes it out of view."""
-        lo = np.full(3, np.inf)
-        hi = np.full(3, -np.inf)
-        for lm in self.layers.values():
-            xmin, xmax, zmin, zmax = lm.layout.open_extent
-            xmax = max(xmax, lm.label_right)  # keep the labels in view too
-            lo = np.minimum(lo, lm.position + (xmin, 0, zmin))
-            hi = np.maximum(hi, lm.position + (xmax, 0, zmax))
-        position, target = geo.default_camera(lo, hi, self.camera.aspect)
+        """Frame the model as if every layer were open (within limits, see ``layout.framing``)."""
+        boxes = []
+        for extent in ("closed_extent", "open_extent"):
+            lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
+            for lm in self.layers.values():
+                xmin, xmax, zmin, zmax = getattr(lm.layout, extent)
+                xmax = max(xmax, lm.label_right)  # keep the labels in view too
+                lo = np.minimum(lo, lm.position + (xmin, 0, zmin))
+                hi = np.maximum(hi, lm.position + (xmax, 0, zmax))
+            boxes += [lo, hi]
+        position, target = geo.default_camera(*geo.framing(*boxes), self.camera.aspect)
         self.camera.position = position
         self.camera.lookAt(target)
         self.orbit.target = target

@@ -212,19 +212,48 @@ def levels(layers):
     return [level[id(layer)] for layer in layers]
 
 
-def layer_positions(widths, layer_levels):
-    """``(n, 3)`` layer centres: levels stacked along +y and centred on 0, siblings side by side."""
+MIN_PITCH = 24.0  # the closest two levels get, for deep models whose maps become small
+
+
+def level_pitches(depths, layer_levels):
+    """Gaps between consecutive levels: ``LAYER_PITCH`` for pictures as deep as the input, less
+    for the small maps deep in a network, so a 30-layer model is not a tall thin needle."""
     n_levels = max(layer_levels) + 1
-    y0 = -(n_levels - 1) / 2 * LAYER_PITCH
+    deepest = [max(d for d, l in zip(depths, layer_levels) if l == lev) for lev in range(n_levels)]
+    return [float(np.clip(0.8 * max(a, b), MIN_PITCH, LAYER_PITCH))
+            for a, b in zip(deepest, deepest[1:])]
+
+
+def layer_positions(widths, layer_levels, depths=None):
+    """``(n, 3)`` layer centres: levels stacked along +y and centred on 0, siblings side by side.
+
+    ``depths`` (the z extent of each closed layer) shortens the gaps between small layers; without
+    it every gap is ``LAYER_PITCH``.
+    """
+    n_levels = max(layer_levels) + 1
+    pitches = (level_pitches(depths, layer_levels) if depths is not None
+               else [LAYER_PITCH] * (n_levels - 1))
+    ys = np.concatenate([[0.0], np.cumsum(pitches)])
+    ys -= (ys[0] + ys[-1]) / 2
     pos = np.zeros((len(widths), 3))
     for lev in range(n_levels):
         members = [i for i, l in enumerate(layer_levels) if l == lev]
         total = sum(widths[i] for i in members) + LEVEL_GAP * (len(members) - 1)
         x = -total / 2
         for i in members:
-            pos[i] = (x + widths[i] / 2, y0 + lev * LAYER_PITCH, 0.0)
+            pos[i] = (x + widths[i] / 2, ys[lev], 0.0)
             x += widths[i] + LEVEL_GAP
     return pos
+
+
+def framing(closed_lo, closed_hi, open_lo, open_hi, max_zoom_out=2.0):
+    """The box a default camera frames: the model as if every layer were open, but never more
+    than ``max_zoom_out`` times the closed model's size per axis (then centred on it)."""
+    c_lo, c_hi = np.asarray(closed_lo, float), np.asarray(closed_hi, float)
+    o_lo, o_hi = np.asarray(open_lo, float), np.asarray(open_hi, float)
+    centre, half = (c_lo + c_hi) / 2, (c_hi - c_lo) / 2
+    limit = np.maximum(half * max_zoom_out, 1e-9)
+    return np.maximum(o_lo, centre - limit), np.minimum(o_hi, centre + limit)
 
 
 def default_camera(extent_min, extent_max, aspect, fov=45.0, elevation=35.0):
