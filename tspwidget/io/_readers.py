@@ -61,6 +61,21 @@ def _snake(name):  # keras.src.utils.naming.to_snake_case
 # --------------------------------------------------------------------------- Keras 3 .keras
 
 
+def object_paths(spec):
+    """``{layer name: "layers/<object path>"}``: how Keras 3 names stored weights.
+
+    The path is snake_case(class name), numbered ``_1``, ``_2``... in config order, whatever the
+    layer's own name (keras.src.saving.saving_lib).
+    """
+    paths, seen = {}, {}
+    for name, cls, _ in layer_items(spec):
+        key = _snake(cls)
+        count = seen.get(key, 0)
+        seen[key] = count + 1
+        paths[name] = f"layers/{key}" + (f"_{count}" if count else "")
+    return paths
+
+
 def read_keras_zip(path):
     try:
         archive = zipfile.ZipFile(path)
@@ -80,15 +95,9 @@ def read_keras_zip(path):
             raise ModelFileError(f"{path} is truncated or corrupt: {err}.") from err
     h5 = _open_h5(io.BytesIO(weights_bytes), f"{path}: model.weights.h5")
 
-    # Keras 3 stores layer weights by object path: snake_case(class) numbered in config order.
-    paths, seen, classes = {}, {}, {}
+    paths = object_paths(spec)
+    classes = {name: cls for name, cls, _ in layer_items(spec)}
     items = layer_items(spec)
-    for name, cls, cfg in items:
-        key = _snake(cls)
-        count = seen.get(key, 0)
-        seen[key] = count + 1
-        paths[name] = f"layers/{key}" + (f"_{count}" if count else "")
-        classes[name] = cls
     shapes, datasets = {}, {}
     for name, cls, cfg in items:
         roles = weight_roles(cls, cfg)
@@ -172,11 +181,13 @@ def read_tfjs(path):
     if not isinstance(doc, dict) or doc.get("format", "layers-model") != "layers-model":
         raise ModelFileError(f"{model_json} is not a TF.js layers model (format "
                              f"{doc.get('format') if isinstance(doc, dict) else None!r}).")
-    spec = doc.get("modelTopology")
-    if isinstance(spec, dict) and "model_config" in spec:
-        spec = spec["model_config"]
-    version = str((spec or {}).get("keras_version", "2"))
+    topology = doc.get("modelTopology") or {}
+    version = str(topology.get("keras_version", "2"))
+    spec = topology.get("model_config", topology) or None
     classes = {name: cls for name, cls, _ in layer_items(spec)} if spec else {}
+    # Files converted from Keras 3 name weights by object path ("layers/conv2d/vars/0").
+    by_path = {path: name for name, path in object_paths(spec).items()} if spec else {}
+    configs = {name: (cls, cfg) for name, cls, cfg in layer_items(spec)} if spec else {}
     shapes, plan = {}, []
     for group in doc.get("weightsManifest", []):
         shard_paths = []
@@ -198,6 +209,12 @@ def read_tfjs(path):
             shape = tuple(int(v) for v in weight["shape"])
             size = int(np.prod(shape)) * 4
             layer, _, role = weight["name"].rpartition("/")
+            if layer.endswith("/vars") and layer[: -len("/vars")] in by_path:
+                layer = by_path[layer[: -len("/vars")]]
+                roles = weight_roles(*configs[layer])
+                if not role.isdigit() or int(role) >= len(roles):
+                    raise ModelFileError(f"weight {weight['name']!r} does not fit layer {layer!r}.")
+                role = roles[int(role)]
             role = normalize_role(classes.get(layer, ""), role_of(role))
             entries.append((layer, role, shape, offset))
             shapes.setdefault(layer, {})[role] = shape
