@@ -159,3 +159,16 @@ def test_close_stops_following_and_closes_the_scene(small_model, sent):
     sent.clear()
     small_model.get_layer("dw").open_layer()
     assert sent == []
+
+
+def test_hide_layer_types(small_model):
+    view = small_model.show(hide=["Conv2d"])
+    assert set(view.scene.layers) == {"image", "dw"}
+    small_model.get_layer("pw").open_layer()  # hidden layers still follow the model quietly
+    assert view.layer_status["pw"] == "open"
+    with pytest.raises(ValueError, match="`hide` names \\['Nope'\\]"):
+        small_model.show(hide=["Nope"])
+    with pytest.raises(TypeError, match="`hide`"):
+        small_model.show(hide="Conv2d")
+    with pytest.raises(ValueError, match="input layer"):
+        small_model.show(hide=["RGBInput"])

@@ -140,7 +140,8 @@ class LayerMesh:
 
     def _label_text(self):
         layer = self.layer
-        text = f"{layer.name} · {layer.layer_type} · {'x'.join(map(str, layer.output_shape))}"
+        config = f" {layer.config_text}" if layer.config_text else ""
+        text = f"{layer.name} · {layer.layer_type}{config} · {'x'.join(map(str, layer.output_shape))}"
         values = layer.neural_value
         if values is not None and values.ndim == 1 and np.isfinite(values).all():
             # A vector (class scores, say): name its three largest entries.
@@ -214,8 +215,9 @@ class LayerMesh:
 class Scene:
     """Every layer of a model as a mesh, with camera, orbit controls and click pickers."""
 
-    def __init__(self, model, *, width, height, background, aggregation, normalize):
+    def __init__(self, model, *, width, height, background, aggregation, normalize, hide=()):
         self.model = model
+        self.hide = set(hide)
         self.options = {"aggregation": aggregation, "normalize": normalize}
         self.clip = _shared_clip()
         self.action_layout = widgets.Layout()
@@ -236,10 +238,12 @@ class Scene:
     def build(self):
         """(Re)create every layer mesh from the model's current shapes and values."""
         old = list(self.layers.values())
-        layers = self.model.layers
+        everything = self.model.layers
+        layers = [layer for layer in everything
+                  if layer.name not in self.hide and layer.layer_type not in self.hide]
         self.unit = geo.model_unit([layer.output_shape for layer in self.model.inputs])
         shapes = [geo.display_shape(layer.output_shape) for layer in layers]
-        positions = geo.layer_positions([s[1] * self.unit for s in shapes], geo.levels(layers),
+        positions = geo.layer_positions([s[1] * self.unit for s in shapes], geo.levels(everything, layers),
                                         [s[0] * self.unit for s in shapes])
         # Labels readable from the default camera, yet never taller than the gaps between layers.
         gaps = np.diff(np.unique(positions[:, 1]))

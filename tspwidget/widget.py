@@ -41,6 +41,9 @@ class ModelView(widgets.VBox):
     width, height : int
         Canvas size in pixels.
     background : colour
+    hide : iterable of str
+        Layer types (e.g. ``"BatchNorm"``, ``"Activation"``) or names not to draw; the layers
+        around them close up. Hidden layers still compute.
     """
 
     layer_status = t.Dict(help="{layer name: 'open' | 'close'}; assign to open or close layers.")
@@ -50,7 +53,7 @@ class ModelView(widgets.VBox):
     normalize = t.Unicode("map", help="Brightness scale per 'map' or per 'layer'.")
 
     def __init__(self, model, *, aggregation="mean", normalize="map", width=800, height=500,
-                 background="#000000", **kwargs):
+                 background="#000000", hide=(), **kwargs):
         if not isinstance(model, core_model._BaseModel):
             raise TypeError(f"`model` must be a tspwidget Sequential or Model, got {model!r}.")
         if not model.is_initialized:
@@ -60,9 +63,10 @@ class ModelView(widgets.VBox):
         aggregation = as_choice(aggregation, "aggregation", AGGREGATIONS)
         normalize = as_choice(normalize, "normalize", NORMALIZATIONS)
         width, height = as_int(width, "width", minimum=50), as_int(height, "height", minimum=50)
+        hide = self._as_hide(model, hide)
         self.model = model
         self.scene = Scene(model, width=width, height=height, background=to_hex(background, "background"),
-                           aggregation=aggregation, normalize=normalize)
+                           aggregation=aggregation, normalize=normalize, hide=hide)
         self.info = widgets.HTML(value=self._info_text(None))
         super().__init__(children=[self.scene.renderer, self.info], **kwargs)
         self.aggregation, self.normalize = aggregation, normalize
@@ -77,6 +81,19 @@ class ModelView(widgets.VBox):
 
     def __repr__(self):  # the default repr would walk every trait of every child
         return f"<ModelView of {self.model.name!r}: {len(self.model.layers)} layers>"
+
+    @staticmethod
+    def _as_hide(model, hide):
+        if isinstance(hide, str) or not all(isinstance(h, str) for h in hide):
+            raise TypeError(f"`hide` must be a list of layer types or names, got {hide!r}.")
+        known = {layer.name for layer in model.layers} | {layer.layer_type for layer in model.layers}
+        unknown = sorted(set(hide) - known)
+        if unknown:
+            raise ValueError(f"`hide` names {unknown}, which are neither layer types nor layer "
+                             f"names of {model.name!r}.")
+        if any(layer.is_input for layer in model.layers if layer.name in hide or layer.layer_type in hide):
+            raise ValueError("`hide` cannot hide an input layer.")
+        return tuple(hide)
 
     # ------------------------------------------------------------------ validation
     @t.validate("aggregation")
@@ -122,12 +139,13 @@ class ModelView(widgets.VBox):
             layer.remove_observer(self._on_layer_change)
 
     def _on_layer_change(self, layer, attribute, old, new):
+        if attribute == "status":
+            self._sync_status_trait()
         lm = self.scene.layers.get(layer.name)
-        if lm is None or lm.layer is not layer:
+        if lm is None or lm.layer is not layer:  # a hidden layer
             return
         if attribute == "status":
             lm.animate_to(new)
-            self._sync_status_trait()
         elif attribute == "color":
             lm.refresh_texture()
             lm.refresh_label()

@@ -138,8 +138,14 @@ def run_cell(page, index):
 
 
 def open_notebook(page, server, name):
-    page.goto(server.url(name), wait_until="domcontentloaded", timeout=120_000)
+    # ?reset: start from an empty workspace, not the tabs an earlier test left open.
+    url = server.url(name) + ("?reset" if server.app == "lab" else "")
+    page.goto(url, wait_until="domcontentloaded", timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-CodeCell .cm-editor", timeout=120_000)
+    page.wait_for_timeout(1500)
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")  # "Select Kernel", when one is asked for
+    if dialog.count():
+        dialog.first.click()
     # Wait for the kernel to be idle before typing into cells.
     page.wait_for_function(
         "() => !!document.querySelector('.jp-Notebook') && "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import JupyterServer, image, lit_fraction, new_page, open_notebook, save
+from .harness import ARTIFACTS, JupyterServer, image, lit_fraction, new_page, open_notebook, save
 
 pytestmark = pytest.mark.browser
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -26,7 +26,11 @@ def test_notebook_renders_its_widgets(demo_lab, browser, name):
         page.click('.lm-MenuBar-itemLabel:text-is("Run")')
         page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
         canvas = page.locator(".jp-OutputArea canvas").first
-        canvas.wait_for(timeout=120_000)
+        try:
+            canvas.wait_for(timeout=120_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"notebook-{Path(name).stem}-timeout.png"))
+            raise
         page.wait_for_function(
             "() => !document.querySelector('.jp-Toolbar-kernelStatus[data-status=\"busy\"]')"
             " && document.querySelectorAll('.jp-InputPrompt').length > 0"

@@ -106,3 +106,13 @@ def test_deep_small_layers_stack_closer_and_framing_is_bounded():
     assert np.diff(pos[:, 1]).tolist() == [80.0, 24.0]
     lo, hi = geo.framing((-50, 0, -50), (50, 0, 50), (-500, 0, -60), (120, 0, 60))
     assert tuple(lo) == (-100, 0, -60) and tuple(hi) == (100, 0, 60)
+
+
+def test_levels_skip_hidden_layers():
+    class L:
+        def __init__(self, *inbound):
+            self.inbound_layers = list(inbound)
+
+    a = L(); b = L(a); c = L(b); d = L(c)
+    assert geo.levels([a, b, c, d]) == [0, 1, 2, 3]
+    assert geo.levels([a, b, c, d], [a, c, d]) == [0, 1, 2]

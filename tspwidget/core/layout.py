@@ -204,12 +204,19 @@ def model_unit(input_shapes):
     return MODEL_WIDTH / max(max(h, w) for h, w, _ in input_shapes)
 
 
-def levels(layers):
-    """Level of each layer (longest path from an input), for a list in topological order."""
+def levels(layers, shown=None):
+    """Level of each shown layer (longest path from an input, counting shown layers only).
+
+    ``layers`` is in topological order; ``shown`` (default: all) is the subset drawn, in order.
+    A hidden layer passes its inputs' level through, so hiding BatchNorm or ReLU layers closes
+    the gaps they would leave.
+    """
+    shown_ids = {id(layer) for layer in (layers if shown is None else shown)}
     level = {}
     for layer in layers:
-        level[id(layer)] = 1 + max((level[id(p)] for p in layer.inbound_layers), default=-1)
-    return [level[id(layer)] for layer in layers]
+        below = max((level[id(p)] for p in layer.inbound_layers), default=-1)
+        level[id(layer)] = below + 1 if id(layer) in shown_ids else below
+    return [level[id(layer)] for layer in layers if id(layer) in shown_ids]
 
 
 MIN_PITCH = 24.0  # the closest two levels get, for deep models whose maps become small
