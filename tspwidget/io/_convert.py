@@ -261,9 +261,14 @@ def build_model(spec, weights, *, legacy, expected_shapes=None):
 
 
 def layer_items(spec):
-    """``[(keras name, class name, config)]`` of a model spec, in config order."""
-    return [(_name(item), item.get("class_name"), item.get("config", {}))
-            for item in _layer_configs(spec)[1]]
+    """``[(keras name, class name, config)]`` of a model spec, in config order.
+
+    Refuses Lambda layers and unknown or custom classes first, before anything else is read.
+    """
+    items = _layer_configs(spec)[1]
+    for item in items:
+        _check_plain(item)
+    return [(_name(item), item.get("class_name"), item.get("config", {})) for item in items]
 
 
 def normalize_role(class_name, role):

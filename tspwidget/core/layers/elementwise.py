@@ -113,7 +113,8 @@ class BatchNorm(_SameShape):
         s = self._stats
         scale = s["gamma"] / np.sqrt(s["moving_variance"].astype(np.float64) + self.epsilon)
         shift = s["beta"] - s["moving_mean"] * scale
-        return (inputs[0] * scale.astype(np.float32) + shift.astype(np.float32)).astype(np.float32)
+        x = inputs[0]
+        return x * scale.astype(x.dtype) + shift.astype(x.dtype)
 
     @property
     def param_count(self):
@@ -132,7 +133,8 @@ class Rescaling(_SameShape):
         self.scale, self.offset = _as_number(scale, "scale"), _as_number(offset, "offset")
 
     def _forward(self, inputs):
-        return (inputs[0] * np.float32(self.scale) + np.float32(self.offset)).astype(np.float32)
+        x = inputs[0]
+        return x * x.dtype.type(self.scale) + x.dtype.type(self.offset)
 
     @property
     def config_text(self):

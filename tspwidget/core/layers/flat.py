@@ -31,7 +31,7 @@ class GlobalPooling2d(Layer):
 
     def _forward(self, inputs):
         reduce = np.mean if self.mode == "avg" else np.max
-        return reduce(inputs[0], axis=(1, 2), keepdims=self.keepdims).astype(np.float32)
+        return reduce(inputs[0], axis=(1, 2), keepdims=self.keepdims)
 
     @property
     def config_text(self):
@@ -140,7 +140,7 @@ class Dense(Layer):
         y = inputs[0] @ self._kernel
         if self._bias is not None:
             y += self._bias
-        return activate(y.astype(np.float32, copy=False), self.activation)
+        return activate(y.astype(inputs[0].dtype, copy=False), self.activation)
 
     @property
     def param_count(self):

@@ -1,0 +1,255 @@
+"""Model files against Keras's own outputs, every format; and files that must be refused.
+
+The fixtures in tests/fixtures/models/ were written by the dev-only script
+tests/fixtures/make_model_files.py with Keras 3, tf-keras and tensorflowjs; this module needs numpy
+and h5py only. ``<model>_reference.npz`` holds the input ``x`` and Keras's output of every layer
+(``layer/<name>``); ``tfkeras/<name>`` where tf-keras computes differently (hard_sigmoid).
+"""
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+import tspwidget as tsp
+from tspwidget.io import ModelFileError
+
+MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
+
+
+MANIFEST = json.loads((MODELS / "manifest.json").read_text())
+FILES = [(MODELS / name, info) for name, info in MANIFEST["files"].items() if info["kind"] == "model"]
+BAD = {name: info for name, info in MANIFEST["files"].items() if info["kind"] == "bad"}
+
+
+def test_every_format_is_covered():
+    names = [p.name for p, _ in FILES]
+    assert {info["format"] for _, info in FILES} == {"keras_v3_zip", "keras_h5", "tfjs_layers"}
+    for model in ("mobilenet_v1", "mobilenet_v2", "all_layers"):
+        assert f"{model}.keras" in names
+        assert any(n.startswith(model) and n.endswith("_keras3.h5") for n in names)
+        # all_layers uses hard_swish, which tf-keras lacks: its Keras 2 twin is all_layers_k2.
+        assert any(n.startswith(model) and n.endswith("_tfkeras.h5") for n in names) or (
+            model == "all_layers" and "all_layers_k2_tfkeras.h5" in names)
+        assert any(n.startswith(model) and "_tfjs" in n for n in names)
+
+
+@pytest.mark.parametrize("path,info", FILES, ids=[p.name for p, _ in FILES])
+def test_predict_matches_keras_on_every_layer(path, info):
+    ref = info["reference"]
+    z = np.load(MODELS / ref["npz"])
+    renamed = ref.get("layer_names_in_file_vs_npz", {})
+    model = tsp.load(path)
+    out = model.predict(z["x"])
+    checked = 0
+    for layer in model.layers:
+        key = ref["layer_prefix"] + renamed.get(layer.name, layer.name)
+        if key not in z:
+            key = "layer/" + renamed.get(layer.name, layer.name)  # tfkeras/ keys only where it differs
+        if key not in z:
+            continue  # the depthwise half of a SeparableConv2D has no Keras output of its own
+        want = z[key]
+        np.testing.assert_allclose(
+            layer.neural_value, want[0], rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(want).max())),
+            err_msg=f"{path.name}: layer {layer.name}")
+        checked += 1
+    assert checked >= len(model.layers) - 5
+    # The softmax output within 1e-6 of Keras; on the MobileNets Keras's own float32 rounding is
+    # larger than that (an exact float64 forward pass is 4.7e-6 / 5.6e-6 from Keras there, ours
+    # 1.7e-6 / 4.6e-6 from the exact one), so they get 1e-5.
+    tol = 1e-5 if info["model"].startswith("mobilenet") else 1e-6
+    np.testing.assert_allclose(out, z[ref["output_key"]], atol=tol, rtol=0)
+
+
+def test_real_configuration_of_every_layer():
+    model = tsp.load(MODELS / "mobilenet_v1.keras")
+    dw1, dw2 = model.get_layer("conv_dw_1"), model.get_layer("conv_dw_2")
+    assert (dw1.kernel_size, dw1.strides, dw1.padding) == ((3, 3), (1, 1), "same")
+    assert (dw2.kernel_size, dw2.strides, dw2.padding) == ((3, 3), (2, 2), "valid")
+    assert model.get_layer("conv_pad_2").padding == ((0, 1), (0, 1))
+    assert dw1.use_bias is False and dw1.depth_multiplier == 1
+
+
+def test_all_layer_types_are_read():
+    types = {layer.layer_type for layer in tsp.load(MODELS / "all_layers.keras").layers}
+    assert types >= {"RGBInput", "Conv2d", "DepthwiseConv2d", "BatchNorm", "Activation", "Padding2d",
+                     "Pooling2d", "GlobalPooling2d", "Dense", "Flatten", "Reshape", "Dropout",
+                     "Add", "Concatenate", "Rescaling"}
+
+
+def test_load_weights_by_name_into_a_hand_built_model(tmp_path):
+    loaded = tsp.load(MODELS / "sequential.keras")
+    rebuilt = []
+    for layer in loaded.layers:  # the same topology, typed by hand: no weights
+        kind = type(layer)
+        if layer.is_input:
+            rebuilt.append(kind(shape=layer.shape, name=layer.name))
+        elif layer.layer_type == "DepthwiseConv2d":
+            rebuilt.append(kind(layer.kernel_size, strides=layer.strides, padding=layer.padding,
+                                depth_multiplier=layer.depth_multiplier,
+                                activation=layer.activation, name=layer.name))
+        elif layer.layer_type == "Conv2d":
+            rebuilt.append(kind(layer.filters, layer.kernel_size, strides=layer.strides,
+                                padding=layer.padding, activation=layer.activation, name=layer.name))
+        elif layer.layer_type == "Dense":
+            rebuilt.append(kind(layer.units, activation=layer.activation, name=layer.name))
+        else:
+            rebuilt.append(kind(name=layer.name))
+    model = tsp.Sequential(rebuilt).init(seed=1)
+    x = np.load(MODELS / "sequential_reference.npz")["x"]
+    for source in ("sequential.keras", "sequential_tfkeras.h5", "sequential_tfjs"):
+        model.load_weights(MODELS / source)
+        np.testing.assert_allclose(model.predict(x), loaded.predict(x), atol=1e-6)
+    renamed = tsp.Sequential([type(rebuilt[0])(shape=rebuilt[0].shape),
+                              tsp.layers.DepthwiseConv2d(rebuilt[1].kernel_size, name="nope")])
+    with pytest.raises(ModelFileError, match="layer 'nope' has no weights"):
+        renamed.load_weights(MODELS / "sequential.keras")
+    wrong = tsp.Sequential([type(rebuilt[0])(shape=rebuilt[0].shape),
+                            tsp.layers.DepthwiseConv2d(5, name=rebuilt[1].name)])
+    with pytest.raises(ModelFileError, match=f"layer '{rebuilt[1].name}'.*has shape"):
+        wrong.load_weights(MODELS / "sequential.keras")
+
+
+# ---------------------------------------------------------------- files that must be refused
+
+
+def _rewrite_keras(src, dst, edit_config=None, extra=None):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "config.json" and edit_config:
+                cfg = json.loads(data)
+                edit_config(cfg)
+                data = json.dumps(cfg).encode()
+            zout.writestr(info.filename, data)
+        for name, data in (extra or {}).items():
+            zout.writestr(name, data)
+    return dst
+
+
+def _layers(cfg):
+    return cfg["config"]["layers"]
+
+
+def test_lambda_layer_is_refused(tmp_path):
+    def add_lambda(cfg):
+        _layers(cfg)[-1]["class_name"] = "Lambda"
+    path = _rewrite_keras(MODELS / "sequential.keras", tmp_path / "l.keras", add_lambda)
+    with pytest.raises(ModelFileError, match="Lambda layer.*never runs code"):
+        tsp.load(path)
+
+
+def test_custom_class_is_refused_with_the_supported_list(tmp_path):
+    def custom(cfg):
+        _layers(cfg)[1]["class_name"] = "MyBlock"
+        _layers(cfg)[1]["registered_name"] = "Custom>MyBlock"
+    path = _rewrite_keras(MODELS / "sequential.keras", tmp_path / "c.keras", custom)
+    with pytest.raises(ModelFileError, match="'MyBlock' is not supported.*DepthwiseConv2D"):
+        tsp.load(path)
+
+
+def test_declared_shapes_are_checked_against_stored_weights(tmp_path):
+    def bigger_kernel(cfg):
+        for item in _layers(cfg):
+            if item["class_name"] == "DepthwiseConv2D":
+                item["config"]["kernel_size"] = [5, 5]
+    path = _rewrite_keras(MODELS / "sequential.keras", tmp_path / "s.keras", bigger_kernel)
+    with pytest.raises(ModelFileError, match=r"stored kernel has shape \(3, 3, .*needs \(5, 5"):
+        tsp.load(path)
+
+
+def test_zip_members_are_never_extracted(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    path = _rewrite_keras(MODELS / "sequential.keras", work / "t.keras",
+                          extra={"../../escaped.txt": b"x", "/abs/escaped.txt": b"x"})
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    tsp.load(path)  # reads config.json and model.weights.h5 by name; ignores the rest
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v1_tfkeras.h5", "mobilenet_v1.keras"])
+def test_truncated_files_give_a_clear_error(tmp_path, name):
+    data = (MODELS / name).read_bytes()
+    path = tmp_path / name
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="truncated or corrupt|not a readable"):
+        tsp.load(path)
+
+
+def test_not_a_model_file(tmp_path):
+    path = tmp_path / "x.keras"
+    path.write_bytes(b"hello")
+    with pytest.raises(ModelFileError, match="neither a .keras zip"):
+        tsp.load(path)
+    with pytest.raises(FileNotFoundError):
+        tsp.load(tmp_path / "missing.h5")
+
+
+def test_object_dtype_weights_are_refused(tmp_path):
+    path = tmp_path / "o.h5"
+    shutil.copy(MODELS / "sequential_tfkeras.h5", path)
+    with h5py.File(path, "r+") as f:
+        group = f["model_weights"]
+        name = next(n for n in group if "weight_names" in group[n].attrs and len(group[n].attrs["weight_names"]))
+        weight = group[name].attrs["weight_names"][0]
+        weight = weight.decode() if isinstance(weight, bytes) else weight
+        shape = group[name][weight].shape
+        del group[name][weight]
+        group[name].create_dataset(weight, data=np.full(shape, "a", dtype=h5py.string_dtype()))
+    with pytest.raises(ModelFileError, match="weights must be floating point"):
+        tsp.load(path)
+
+
+def _copy_tfjs(tmp_path, edit):
+    folder = tmp_path / "tfjs"
+    shutil.copytree(MODELS / "sequential_tfjs", folder)
+    doc = json.loads((folder / "model.json").read_text())
+    edit(doc)
+    (folder / "model.json").write_text(json.dumps(doc))
+    return folder
+
+
+def test_tfjs_shard_paths_may_not_leave_the_folder(tmp_path):
+    def escape(doc):
+        doc["weightsManifest"][0]["paths"] = ["../../etc/passwd"]
+    with pytest.raises(ModelFileError, match="leaves the model's folder"):
+        tsp.load(_copy_tfjs(tmp_path, escape))
+
+
+def test_tfjs_manifest_must_match_the_shards(tmp_path):
+    def grow(doc):
+        doc["weightsManifest"][0]["weights"][0]["shape"][0] += 1
+    with pytest.raises(ModelFileError, match="declares .* bytes of weights, but the shards hold"):
+        tsp.load(_copy_tfjs(tmp_path, grow))
+
+
+def test_tfjs_json_path_and_folder_both_load():
+    a = tsp.load(MODELS / "sequential_tfjs")
+    b = tsp.load(MODELS / "sequential_tfjs" / "model.json")
+    assert [layer.name for layer in a.layers] == [layer.name for layer in b.layers]
+
+
+@pytest.mark.parametrize("name,match", [
+    ("bad_lambda.keras", "Lambda layer.*never runs code"),
+    ("bad_custom_layer.keras", "'ScaleChannels' is not supported"),
+    ("bad_truncated.h5", "not a readable|truncated or corrupt"),
+    ("bad_truncated.keras", "not a readable|truncated or corrupt"),
+    ("bad_kernel_shape.keras", r"stored kernel has shape \(3, 3, 6, 8\).*\(5, 5, 6, 8\)"),
+    ("bad_tfjs_shard_size", "declares .* bytes of weights, but the shards hold"),
+])
+def test_the_fixture_bad_files_are_refused_clearly(name, match):
+    assert name in BAD
+    with pytest.raises(ModelFileError, match=match):
+        tsp.load(MODELS / name)
+
+
+def test_the_fixture_zip_slip_file_loads_without_writing_anything(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = set(MODELS.parent.rglob("*")) | set(tmp_path.parent.rglob("*"))
+    tsp.load(MODELS / "bad_zip_slip.keras")
+    assert set(MODELS.parent.rglob("*")) | set(tmp_path.parent.rglob("*")) == before
