@@ -172,3 +172,18 @@ def test_hide_layer_types(small_model):
         small_model.show(hide="Conv2d")
     with pytest.raises(ValueError, match="input layer"):
         small_model.show(hide=["RGBInput"])
+
+
+def test_clicking_a_depthwise_pixel_shows_its_arithmetic(small_model):
+    view = small_model.show()
+    dw = small_model.get_layer("dw")
+    dw.open_layer()
+    lay = view.scene.layers["dw"].layout
+    (cx, cz), (mw, md) = lay.centers[5], lay.map_size
+    click(view, "dw", cx - mw / 2 + 0.5 * mw / 12, cz - md / 2 + 0.5 * md / 12)
+    assert view.panel.layout.display is None
+    assert "kernel[:, :, 2, 1]" in view.panel.value and "standard conv" in view.panel.value
+    outline = view.scene._outline_attr.array
+    assert outline.shape == (8, 3)  # four edges around the window on the input layer
+    b = view.inspect("dw", 5, 0, 0)
+    assert b["value"] == pytest.approx(float(dw.neural_value[0, 0, 5]), abs=1e-5)

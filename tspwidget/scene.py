@@ -247,8 +247,8 @@ class Scene:
                                         [s[0] * self.unit for s in shapes])
         # Labels readable from the default camera, yet never taller than the gaps between layers.
         gaps = np.diff(np.unique(positions[:, 1]))
-        self.options["label_height"] = float(np.clip(0.45 * (gaps.min() if len(gaps) else 80.0),
-                                                     6.0, 0.35 * geo.LAYER_PITCH))
+        self.options["label_height"] = float(np.clip(0.4 * (gaps.min() if len(gaps) else 80.0),
+                                                     6.0, 0.11 * geo.MODEL_WIDTH))
         self.layers = {
             layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options, self.action_layout)
             for layer, pos in zip(layers, positions)
@@ -289,6 +289,33 @@ class Scene:
                           self.camera.aspect)[0]
         w, h = self.renderer.width, self.renderer.height
         return float((ndc[0] + 1) / 2 * w), float((1 - ndc[1]) / 2 * h)
+
+    def highlight(self, layer_name, channel, rows, cols):
+        """Outline input rows x cols of one map of a layer (its aggregate when closed); one
+        scene-wide line object, created on first use."""
+        lm = self.layers.get(layer_name)
+        if lm is None:
+            return
+        lay = lm.layout
+        mw, md = lay.map_size
+        cx, cz = lay.centers[channel] if lm.layer.status == "open" else (0.0, 0.0)
+        x0 = cx - mw / 2 + min(cols) * mw / lay.cols
+        x1 = cx - mw / 2 + (max(cols) + 1) * mw / lay.cols
+        z0 = cz - md / 2 + min(rows) * md / lay.rows
+        z1 = cz - md / 2 + (max(rows) + 1) * md / lay.rows
+        y = 4 * _EPS
+        corners = [(x0, z0), (x1, z0), (x1, z1), (x0, z1)]
+        segments = np.array([(*lm.position + (x, y, z),) for a, b in zip(corners, corners[1:] + corners[:1])
+                             for x, z in (a, b)], np.float32)
+        if getattr(self, "_outline", None) is None:
+            self._outline_attr = p3.BufferAttribute(array=segments)
+            self._outline = p3.LineSegments(
+                p3.BufferGeometry(attributes={"position": self._outline_attr}),
+                p3.LineBasicMaterial(color="#FFFFFF", depthTest=False), renderOrder=2,
+                frustumCulled=False)
+            self.scene.children = (*self.scene.children, self._outline)
+        else:
+            self._outline_attr.array = segments
 
     def pick(self, picked):
         """The first layer content along a click ray: ``(LayerMesh, what)`` or ``(None, None)``."""

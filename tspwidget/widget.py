@@ -12,11 +12,13 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets as t
 
+from .core import inspect
 from .core import model as core_model
 from .core._validation import as_choice, as_int
 from .core.colors import to_hex
 from .core.layers.base import STATUSES, NotInitializedError
 from .core.textures import AGGREGATIONS, NORMALIZATIONS
+from .panel import panel_html
 from .scene import Scene
 
 _CLICK_TOLERANCE = 1e-3  # of the model width: farther apart, mousedown and click were a drag
@@ -68,7 +70,14 @@ class ModelView(widgets.VBox):
         self.scene = Scene(model, width=width, height=height, background=to_hex(background, "background"),
                            aggregation=aggregation, normalize=normalize, hide=hide)
         self.info = widgets.HTML(value=self._info_text(None))
-        super().__init__(children=[self.scene.renderer, self.info], **kwargs)
+        # The arithmetic inspector and cost panel, beside the scene once a depthwise map is clicked.
+        self.panel = widgets.HTML(layout=widgets.Layout(
+            display="none", width="340px", min_width="300px", overflow="auto",
+            max_height=f"{height}px", padding="0 0 0 8px"))
+        # The panel wraps below the scene when the notebook is too narrow for both side by side.
+        row = widgets.HBox([self.scene.renderer, self.panel],
+                           layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__(children=[row, self.info], **kwargs)
         self.aggregation, self.normalize = aggregation, normalize
         self._select_callbacks = widgets.CallbackDispatcher()
         self._press = None
@@ -222,7 +231,29 @@ class ModelView(widgets.VBox):
                             mean=float(np.mean(m)))
         self.selected = info
         self.info.value = self._info_text(info)
+        if layer.layer_type == "DepthwiseConv2d" and values is not None:
+            self.inspect(layer, channel, row, col)
         self._select_callbacks(info)
+
+    def inspect(self, layer, channel, row, col):
+        """The arithmetic behind ``layer``'s output at ``(row, col)`` of ``channel``.
+
+        Returns :func:`tspwidget.core.inspect.depthwise_breakdown`'s dict, shows it in the panel
+        beside the scene with the layer's costs, and outlines the input window in 3D.
+        """
+        if isinstance(layer, str):
+            layer = self.model.get_layer(layer)
+        breakdown = inspect.depthwise_breakdown(layer, channel, row, col)
+        costs = inspect.conv_costs(layer.input_shape, layer.kernel_size,
+                                   depth_multiplier=layer.depth_multiplier, strides=layer.strides,
+                                   padding=layer.padding, dilation=layer.dilation,
+                                   use_bias=layer.use_bias)
+        self.panel.value = panel_html(breakdown, costs)
+        self.panel.layout.display = None
+        source = layer.inbound_layers[0]
+        self.scene.highlight(source.name, breakdown["input_channel"], breakdown["input_rows"],
+                             breakdown["input_cols"])
+        return breakdown
 
     def on_select(self, callback, remove=False):
         """Call ``callback(selected_dict)`` whenever a feature map is clicked."""

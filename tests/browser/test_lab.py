@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .harness import diff_fraction, image, lit_fraction, open_notebook, new_page, run_cell, save
+from .harness import ARTIFACTS, diff_fraction, image, lit_fraction, new_page, open_notebook, run_cell, save
 
 pytestmark = pytest.mark.browser
 STATE = {}
@@ -103,6 +103,13 @@ def test_click_on_a_map_selects_it(page, lab):
     assert (event["layer"], event["channel"], event["input_channel"]) == ("dw", 3, 1)
     assert (event["row"], event["col"]) == (2, 9)
     assert event["min"] <= event["value"] <= event["max"]
+    # The arithmetic inspector opens beside the scene, and the window is outlined on the input.
+    panel = page.locator(".widget-html-content", has_text="kernel[:, :, 1, 1]")
+    panel.wait_for(timeout=20_000)
+    assert "standard conv" in panel.inner_text()
+    page.wait_for_timeout(1000)
+    output = page.locator(".jp-OutputArea-output").first
+    output.screenshot(path=str(ARTIFACTS / "lab-8-inspector.png"))
 
 
 def test_hundred_rapid_toggles_end_consistent(page, lab):

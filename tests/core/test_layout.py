@@ -104,7 +104,7 @@ def test_projection_centre_and_orientation():
 def test_deep_small_layers_stack_closer_and_framing_is_bounded():
     pos = geo.layer_positions([100, 10, 10], [0, 1, 2], depths=[100, 10, 5])
     assert np.diff(pos[:, 1]).tolist() == [80.0, 24.0]
-    lo, hi = geo.framing((-50, 0, -50), (50, 0, 50), (-500, 0, -60), (120, 0, 60))
+    lo, hi = geo.framing((-50, 0, -50), (50, 0, 50), (-500, 0, -60), (120, 0, 60), max_zoom_out=2.0)
     assert tuple(lo) == (-100, 0, -60) and tuple(hi) == (100, 0, 60)
 
 

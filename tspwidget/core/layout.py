@@ -253,7 +253,7 @@ def layer_positions(widths, layer_levels, depths=None):
     return pos
 
 
-def framing(closed_lo, closed_hi, open_lo, open_hi, max_zoom_out=2.0):
+def framing(closed_lo, closed_hi, open_lo, open_hi, max_zoom_out=3.0):
     """The box a default camera frames: the model as if every layer were open, but never more
     than ``max_zoom_out`` times the closed model's size per axis (then centred on it)."""
     c_lo, c_hi = np.asarray(closed_lo, float), np.asarray(closed_hi, float)
@@ -263,7 +263,7 @@ def framing(closed_lo, closed_hi, open_lo, open_hi, max_zoom_out=2.0):
     return np.maximum(o_lo, centre - limit), np.minimum(o_hi, centre + limit)
 
 
-def default_camera(extent_min, extent_max, aspect, fov=45.0, elevation=35.0):
+def default_camera(extent_min, extent_max, aspect, fov=45.0, elevation=40.0):
     """Camera position and target that frame a box, seen from the front and ``elevation`` above."""
     lo, hi = np.asarray(extent_min, float), np.asarray(extent_max, float)
     target = (lo + hi) / 2
