@@ -5,6 +5,7 @@ import pytest
 
 import tspwidget as tsp
 from tspwidget import ModelView
+from tspwidget.core.textures import colormap_rgb
 from tspwidget.layers import DepthwiseConv2d, RGBInput
 
 
@@ -187,3 +188,27 @@ def test_clicking_a_depthwise_pixel_shows_its_arithmetic(small_model):
     assert outline.shape == (8, 3)  # four edges around the window on the input layer
     b = view.inspect("dw", 5, 0, 0)
     assert b["value"] == pytest.approx(float(dw.neural_value[0, 0, 5]), abs=1e-5)
+
+
+def test_colormap_colorbar_and_projector(small_model):
+    view = small_model.show(colormap="viridis")
+    lm = view.scene.layers["dw"]
+    H, W = lm.atlas_layout.shape
+    u0, v0, u1, v1 = lm.atlas_layout.map_rects[0]
+    texels = lm.texture.data[round(v0 * H):round(v1 * H), round(u0 * W):round(u1 * W), :3]
+    curve = colormap_rgb(np.linspace(0, 1, 512), "viridis", None)
+    distance = np.abs(texels.reshape(-1, 1, 3) - curve[None]).max(axis=2).min(axis=1)
+    assert distance.max() <= 2  # every texel of the map is a viridis colour
+    assert "rgb(68,1,84)" in view.colorbar.value and "magenta" in view.colorbar.value
+    view.colormap = "layer"
+    assert "rgb(100,76,12)" in view.colorbar.value
+    label = view.scene.layers["dw"].label.scale[0]
+    view.projector = True
+    assert view.scene.layers["dw"].label.scale[0] == pytest.approx(1.8 * label)
+    assert view.info.style.font_size == "16px"
+    with pytest.raises(ValueError, match="`colormap`.*'jet'"):
+        small_model.show(colormap="jet")
+    with pytest.raises(TypeError, match="`projector`"):
+        small_model.show(projector="yes")
+    small_model.get_layer("dw").open_layer()  # still follows the model after the rebuild
+    assert view.layer_status["dw"] == "open" and view.scene.layers["dw"].action.timeScale > 0

@@ -115,7 +115,7 @@ class LayerMesh:
         maps, agg = textures.layer_pictures(
             layer.neural_value, self.shape, layer.color,
             aggregation=self.options["aggregation"], normalize_per=self.options["normalize"],
-            rgb_image=layer.layer_type == "RGBInput",
+            rgb_image=layer.layer_type == "RGBInput", colormap=self.options["colormap"],
         )
         button = textures.button_picture(textures.hex_to_rgb(layer.color))
         return textures.paint_atlas(self.atlas_layout, maps, agg, button)
@@ -215,10 +215,12 @@ class LayerMesh:
 class Scene:
     """Every layer of a model as a mesh, with camera, orbit controls and click pickers."""
 
-    def __init__(self, model, *, width, height, background, aggregation, normalize, hide=()):
+    def __init__(self, model, *, width, height, background, aggregation, normalize, hide=(),
+                 colormap="layer", projector=False):
         self.model = model
         self.hide = set(hide)
-        self.options = {"aggregation": aggregation, "normalize": normalize}
+        self.options = {"aggregation": aggregation, "normalize": normalize, "colormap": colormap,
+                        "projector": projector}
         self.clip = _shared_clip()
         self.action_layout = widgets.Layout()
         self.group = p3.Group()
@@ -249,6 +251,8 @@ class Scene:
         gaps = np.diff(np.unique(positions[:, 1]))
         self.options["label_height"] = float(np.clip(0.4 * (gaps.min() if len(gaps) else 80.0),
                                                      6.0, 0.11 * geo.MODEL_WIDTH))
+        if self.options["projector"]:  # for the back row of a lecture hall
+            self.options["label_height"] *= 1.8
         self.layers = {
             layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options, self.action_layout)
             for layer, pos in zip(layers, positions)

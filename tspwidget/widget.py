@@ -17,7 +17,7 @@ from .core import model as core_model
 from .core._validation import as_choice, as_int
 from .core.colors import to_hex
 from .core.layers.base import STATUSES, NotInitializedError
-from .core.textures import AGGREGATIONS, NORMALIZATIONS
+from .core.textures import AGGREGATIONS, COLORMAPS, NORMALIZATIONS, colorbar_css
 from .panel import panel_html
 from .scene import Scene
 
@@ -53,9 +53,11 @@ class ModelView(widgets.VBox):
                       help="The map last clicked: layer, channel, input channel, pixel, min/max/mean.")
     aggregation = t.Unicode("mean", help="Closed layers show the 'mean' or 'max' over channels.")
     normalize = t.Unicode("map", help="Brightness scale per 'map' or per 'layer'.")
+    colormap = t.Unicode("layer", help="'layer' (its colour, dark to bright) or 'viridis' (colour-blind safe).")
+    projector = t.Bool(False, help="Large labels and text, for projectors.")
 
     def __init__(self, model, *, aggregation="mean", normalize="map", width=800, height=500,
-                 background="#000000", hide=(), **kwargs):
+                 background="#000000", hide=(), colormap="layer", projector=False, **kwargs):
         if not isinstance(model, core_model._BaseModel):
             raise TypeError(f"`model` must be a tspwidget Sequential or Model, got {model!r}.")
         if not model.is_initialized:
@@ -66,10 +68,15 @@ class ModelView(widgets.VBox):
         normalize = as_choice(normalize, "normalize", NORMALIZATIONS)
         width, height = as_int(width, "width", minimum=50), as_int(height, "height", minimum=50)
         hide = self._as_hide(model, hide)
+        colormap = as_choice(colormap, "colormap", COLORMAPS)
+        if not isinstance(projector, bool):
+            raise TypeError(f"`projector` must be True or False, got {projector!r}.")
         self.model = model
         self.scene = Scene(model, width=width, height=height, background=to_hex(background, "background"),
-                           aggregation=aggregation, normalize=normalize, hide=hide)
+                           aggregation=aggregation, normalize=normalize, hide=hide,
+                           colormap=colormap, projector=projector)
         self.info = widgets.HTML(value=self._info_text(None))
+        self.colorbar = widgets.HTML()
         # The arithmetic inspector and cost panel, beside the scene once a depthwise map is clicked.
         self.panel = widgets.HTML(layout=widgets.Layout(
             display="none", width="340px", min_width="300px", overflow="auto",
@@ -77,8 +84,10 @@ class ModelView(widgets.VBox):
         # The panel wraps below the scene when the notebook is too narrow for both side by side.
         row = widgets.HBox([self.scene.renderer, self.panel],
                            layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[row, self.info], **kwargs)
-        self.aggregation, self.normalize = aggregation, normalize
+        super().__init__(children=[row, self.colorbar, self.info], **kwargs)
+        self.aggregation, self.normalize, self.colormap = aggregation, normalize, colormap
+        self.projector = projector
+        self._update_colorbar()
         self._select_callbacks = widgets.CallbackDispatcher()
         self._press = None
         self._resetting = False
@@ -113,6 +122,10 @@ class ModelView(widgets.VBox):
     def _valid_normalize(self, proposal):
         return as_choice(proposal["value"], "normalize", NORMALIZATIONS)
 
+    @t.validate("colormap")
+    def _valid_colormap(self, proposal):
+        return as_choice(proposal["value"], "colormap", COLORMAPS)
+
     @t.validate("layer_status")
     def _valid_layer_status(self, proposal):
         value = proposal["value"]
@@ -124,12 +137,37 @@ class ModelView(widgets.VBox):
         return dict(value)
 
     # ------------------------------------------------------------------ observers
-    @t.observe("aggregation", "normalize")
+    @t.observe("aggregation", "normalize", "colormap")
     def _on_colour_option(self, change):
         if getattr(self, "scene", None) is None:
             return
         self.scene.options[change["name"]] = change["new"]
         self._refresh_textures()
+        self._update_colorbar()
+
+    @t.observe("projector")
+    def _on_projector(self, change):
+        if getattr(self, "scene", None) is None:
+            return
+        self.scene.options["projector"] = change["new"]
+        self._unwatch_layers()
+        self.scene.build()
+        self._watch_layers()
+        self._update_colorbar()
+
+    def _update_colorbar(self):
+        """A bar of the colour scale under the scene, with what its ends mean."""
+        size = "16px" if self.projector else "12px"
+        colour = next((layer.color for layer in self.model.layers
+                       if layer.layer_type == "DepthwiseConv2d"), "#FBBF1F")
+        scale = ("each map from its own minimum to its own maximum" if self.normalize == "map"
+                 else "each layer from its minimum to its maximum")
+        self.colorbar.value = (
+            f"<div style='display:flex;align-items:center;gap:8px;font-size:{size}'>"
+            f"<span>low</span><span style='display:inline-block;width:180px;height:12px;"
+            f"background:{colorbar_css(self.colormap, colour)}'></span><span>high</span>"
+            f"<span>({scale}; <span style='color:#f0f'>magenta</span> = NaN)</span></div>")
+        self.info.style.font_size = size
 
     @t.observe("layer_status")
     def _on_layer_status(self, change):

@@ -53,12 +53,32 @@ def normalize(values, per="map"):
     return out.astype(np.float32)
 
 
-def shade(norm, rgb):
-    """RGBA uint8 pictures from normalised values ``(..., )`` in colour ``rgb`` (3 floats 0-255)."""
+COLORMAPS = ("layer", "viridis")
+# Viridis at nine evenly spaced points (matplotlib's values): perceptually uniform, readable with
+# every common colour-vision deficiency and in greyscale print; interpolated linearly between.
+_VIRIDIS = np.array([[68, 1, 84], [72, 40, 120], [62, 73, 137], [49, 104, 142], [38, 130, 142],
+                     [31, 158, 137], [53, 183, 121], [110, 206, 88], [253, 231, 37]], np.float32)
+
+
+def colormap_rgb(norm, colormap, rgb):
+    """``(..., 3)`` float colours for values in [0, 1]: the layer colour's brightness ramp
+    (TensorSpace's look) or viridis."""
+    norm = np.clip(np.nan_to_num(np.asarray(norm, np.float32), nan=0), 0, 1)
+    if colormap == "viridis":
+        pos = norm * (len(_VIRIDIS) - 1)
+        i = np.minimum(pos.astype(int), len(_VIRIDIS) - 2)
+        f = (pos - i)[..., None]
+        return _VIRIDIS[i] * (1 - f) + _VIRIDIS[i + 1] * f
+    return (MIN_BRIGHTNESS + (1 - MIN_BRIGHTNESS) * norm)[..., None] * rgb
+
+
+def shade(norm, rgb, colormap="layer"):
+    """RGBA uint8 pictures from normalised values ``(..., )``: in colour ``rgb`` (3 floats 0-255)
+    at brightness 0.4-1, or in a colormap; NaN in magenta."""
+    as_choice(colormap, "colormap", COLORMAPS)
     norm = np.asarray(norm, np.float32)
-    brightness = MIN_BRIGHTNESS + (1 - MIN_BRIGHTNESS) * norm
     out = np.empty((*norm.shape, 4), np.uint8)
-    out[..., :3] = np.nan_to_num(brightness[..., None] * rgb, nan=0).clip(0, 255).astype(np.uint8)
+    out[..., :3] = colormap_rgb(norm, colormap, rgb).clip(0, 255).astype(np.uint8)
     out[..., 3] = 255
     out[np.isnan(norm)] = (*NAN_RGB, 255)
     return out
@@ -140,7 +160,7 @@ RGB_TINTS = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.float32)
 
 
 def layer_pictures(values, shape, color, *, aggregation="mean", normalize_per="map",
-                   rgb_image=False):
+                   rgb_image=False, colormap="layer"):
     """``(maps (h, w, c, 4), aggregate (h, w, 4))`` RGBA pictures of one layer.
 
     ``values`` is the layer's ``neural_value`` or None (then every map is the plain layer colour).
@@ -162,8 +182,8 @@ def layer_pictures(values, shape, color, *, aggregation="mean", normalize_per="m
         picture[..., 3] = 255
         picture[np.isnan(joint).any(axis=2)] = (*NAN_RGB, 255)
         return maps, picture
-    maps = shade(norm, rgb)
-    agg = shade(normalize(aggregate(values, aggregation)[..., None], "map")[..., 0], rgb)
+    maps = shade(norm, rgb, colormap)
+    agg = shade(normalize(aggregate(values, aggregation)[..., None], "map")[..., 0], rgb, colormap)
     if padding is not None:  # the cells after a vector's end are left out (transparent)
         maps[padding, :, 3] = 0
         agg[padding, 3] = 0
@@ -185,3 +205,11 @@ def _as_display(values, shape):
     # Padding cells take the first value, so they cannot change any range (then go transparent).
     flat[values.size:] = flat[0]
     return flat.reshape(shape), padding.reshape(rows, cols)
+
+
+def colorbar_css(colormap, color):
+    """A CSS linear-gradient of the colour scale, low to high, for an HTML colorbar."""
+    rgb = hex_to_rgb(color)
+    stops = colormap_rgb(np.linspace(0, 1, 9), colormap, rgb)
+    return "linear-gradient(to right, " + ", ".join(
+        f"rgb({int(r)},{int(g)},{int(b)})" for r, g, b in stops) + ")"
