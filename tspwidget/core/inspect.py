@@ -76,3 +76,27 @@ def conv_costs(input_shape, kernel_size, *, depth_multiplier=1, strides=1, paddi
         "separable": {k: depthwise[k] + pointwise[k] for k in depthwise},
         "standard": {"params": kh * kw * c * f + b, "macs": ho * wo * kh * kw * c * f},
     }
+
+
+def output_size_steps(input_hw, kernel_size, *, strides=1, padding="valid", dilation=1):
+    """The output-size formula with the numbers filled in, one line per axis (plain text).
+
+    Raises the same ValueError as the op when "valid" leaves no output.
+    """
+    from ._validation import as_pair, as_padding
+
+    kernel_size, strides = as_pair(kernel_size, "kernel_size"), as_pair(strides, "strides")
+    dilation, padding = as_pair(dilation, "dilation"), as_padding(padding)
+    out = conv_output_shape(input_hw, kernel_size, strides=strides, padding=padding, dilation=dilation)
+    pads = conv_pads(input_hw, kernel_size, strides=strides, padding=padding, dilation=dilation)
+    lines = []
+    for axis, what, sides in ((0, "rows", ("top", "bottom")), (1, "columns", ("left", "right"))):
+        n, k, s, d, o = input_hw[axis], kernel_size[axis], strides[axis], dilation[axis], out[axis]
+        if padding == "valid":
+            lines.append(f"{what}: floor(({n} - ({k} - 1)*{d} - 1) / {s}) + 1 = {o}")
+        else:
+            total = pads[axis][0] + pads[axis][1]
+            lines.append(
+                f"{what}: ceil({n} / {s}) = {o}; padding max(({o} - 1)*{s} + ({k} - 1)*{d} + 1 - {n}, 0)"
+                f" = {total}: {sides[0]} {pads[axis][0]}, {sides[1]} {pads[axis][1]}")
+    return out, lines

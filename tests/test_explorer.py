@@ -1,0 +1,53 @@
+"""The what-if explorer: sliders re-run the op, the formula has the numbers, impossible settings
+explain themselves."""
+
+import numpy as np
+import pytest
+
+import tspwidget as tsp
+from tspwidget.core import depthwise_conv2d
+from tspwidget.explorer import filter_bank
+
+
+def test_sliders_rerun_the_op_on_the_users_tensor():
+    x = np.random.default_rng(0).random((20, 18, 3)).astype(np.float32)
+    before = x.copy()
+    e = tsp.DepthwiseExplorer(x)
+    dw = e.view.model.get_layer("depthwise")
+    assert dw.output_shape == (20, 18, 6) and dw.status == "open"
+    e.controls["stride_cols"].value = 3
+    e.controls["padding"].value = "valid"
+    dw = e.view.model.get_layer("depthwise")
+    assert dw.output_shape == (18, 6, 6)
+    expected = depthwise_conv2d(x, filter_bank(3, 3, 3, 2), dw.bias, strides=(1, 3))
+    np.testing.assert_allclose(dw.neural_value, expected, atol=1e-5)
+    assert "columns: floor((18 - (3 - 1)*1 - 1) / 3) + 1 = 6" in e.formula.value
+    np.testing.assert_array_equal(x, before)
+
+
+def test_same_padding_formula_shows_the_uneven_split():
+    e = tsp.DepthwiseExplorer(np.ones((7, 7, 1)), kernel_size=4, strides=2)
+    assert "padding max((4 - 1)*2 + (4 - 1)*1 + 1 - 7, 0) = 3: top 1, bottom 2" in e.formula.value
+
+
+def test_impossible_settings_show_a_message_and_keep_the_view():
+    e = tsp.DepthwiseExplorer(np.ones((6, 6, 2)), padding="valid")
+    view = e.view
+    e.controls["kernel_size"].value = 7
+    assert "Not possible" in e.formula.value and "kernel_size 7" in e.formula.value
+    assert e.view is view
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match=r"`x` must be one sample \(h, w, c\)"):
+        tsp.DepthwiseExplorer(np.ones((2, 6, 6, 2)))
+    with pytest.raises(TypeError, match="`x`"):
+        tsp.DepthwiseExplorer(np.ones((6, 6, 2), dtype=complex))
+
+
+def test_filter_bank_reads_as_its_names():
+    k = filter_bank(3, 3, 2, 4)
+    assert k.shape == (3, 3, 2, 4)
+    assert k[1, 1, 0, 0] == 1 and k[:, :, 0, 0].sum() == 1  # identity
+    assert k[:, 0, 0, 1].sum() < 0 < k[:, 2, 0, 1].sum()  # left-right gradient
+    assert k[:, :, 1, 3].sum() == pytest.approx(1)  # blur keeps brightness
