@@ -98,7 +98,10 @@ def layout_config(view):
 
 def to_html(view, title=None):
     """The page for ``view`` as a string (see ``save_html``)."""
-    data = embed_data(views=[view], state=dependency_state([view]), drop_defaults=False)
+    # The AnimationActions (with their mixers, clip and tracks) are no view's children: add them.
+    actions = [lm.action for lm in view.scene.layers.values()]
+    state = dependency_state([view, *actions], drop_defaults=False)
+    data = embed_data(views=[view], state=state, drop_defaults=False)
     title = title if title is not None else f"tspwidget: {getattr(view.model, 'name', 'model')}"
     return _PAGE.format(
         title=(str(title).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")),

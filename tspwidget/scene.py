@@ -30,6 +30,22 @@ def _shared_clip():
     return p3.AnimationClip(tracks=[track], duration=CLIP_SECONDS)
 
 
+def label_text(layer):
+    """Name, type, configuration and output shape; for a vector, its three largest entries."""
+    config = f" {layer.config_text}" if layer.config_text else ""
+    text = f"{layer.name} · {layer.layer_type}{config} · {'x'.join(map(str, layer.output_shape))}"
+    values = layer.neural_value
+    if values is not None and values.ndim == 1 and np.isfinite(values).all():
+        top = np.argsort(values)[::-1][:3]
+        text += " · top " + ", ".join(f"#{i} {values[i]:.3g}" for i in top)
+    return text
+
+
+def label_width(text, height):
+    """World width of a label: the canvas is as wide as the text (and square)."""
+    return 0.56 * height * len(text)
+
+
 class LayerMesh:
     """The pythreejs objects of one layer, and its open/close animation state."""
 
@@ -122,9 +138,9 @@ class LayerMesh:
 
     def _label(self, unit):
         layer = self.layer
-        text = self._label_text()
+        text = label_text(layer)
         height = self.options["label_height"]
-        width = 0.56 * height * len(text)  # the canvas is as wide as the text, and square
+        width = label_width(text, height)
         sprite = p3.Sprite(
             material=p3.SpriteMaterial(
                 map=p3.TextTexture(string=text, size=64, color=layer.color, squareTexture=True),
@@ -137,17 +153,6 @@ class LayerMesh:
         sprite.position = tuple(self.position + (w / 2 + 0.04 * geo.MODEL_WIDTH + width / 2, 0, 0))
         self.label_right = sprite.position[0] + width / 2 - self.position[0]
         return sprite
-
-    def _label_text(self):
-        layer = self.layer
-        config = f" {layer.config_text}" if layer.config_text else ""
-        text = f"{layer.name} · {layer.layer_type}{config} · {'x'.join(map(str, layer.output_shape))}"
-        values = layer.neural_value
-        if values is not None and values.ndim == 1 and np.isfinite(values).all():
-            # A vector (class scores, say): name its three largest entries.
-            top = np.argsort(values)[::-1][:3]
-            text += " · top " + ", ".join(f"#{i} {values[i]:.3g}" for i in top)
-        return text
 
     @property
     def objects(self):
@@ -165,7 +170,7 @@ class LayerMesh:
     def refresh_texture(self):
         self.texture.data = self._atlas()
         if len(self.layer.output_shape) == 1:
-            self.label.material.map.string = self._label_text()
+            self.label.material.map.string = label_text(self.layer)
 
     def refresh_label(self):
         self.label.material.map.color = self.layer.color
@@ -245,14 +250,19 @@ class Scene:
                   if layer.name not in self.hide and layer.layer_type not in self.hide]
         self.unit = geo.model_unit([layer.output_shape for layer in self.model.inputs])
         shapes = [geo.display_shape(layer.output_shape) for layer in layers]
-        positions = geo.layer_positions([s[1] * self.unit for s in shapes], geo.levels(everything, layers),
-                                        [s[0] * self.unit for s in shapes])
+        level = geo.levels(everything, layers)
+        depths = [s[0] * self.unit for s in shapes]
         # Labels readable from the default camera, yet never taller than the gaps between layers.
-        gaps = np.diff(np.unique(positions[:, 1]))
-        self.options["label_height"] = float(np.clip(0.4 * (gaps.min() if len(gaps) else 80.0),
-                                                     6.0, 0.11 * geo.MODEL_WIDTH))
+        gaps = geo.level_pitches(depths, level) if max(level) else [80.0]
+        height = float(np.clip(0.4 * min(gaps), 6.0, 0.11 * geo.MODEL_WIDTH))
         if self.options["projector"]:  # for the back row of a lecture hall
-            self.options["label_height"] *= 1.8
+            height *= 1.8
+        self.options["label_height"] = height
+        # Side-by-side layers (branches) keep room for their labels, which sit on their right.
+        widths = [s[1] * self.unit + 0.04 * geo.MODEL_WIDTH + label_width(label_text(layer), height)
+                  for s, layer in zip(shapes, layers)]
+        positions = geo.layer_positions(widths, level, depths)
+        positions[:, 0] -= [w / 2 - s[1] * self.unit / 2 for w, s in zip(widths, shapes)]
         self.layers = {
             layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options, self.action_layout)
             for layer, pos in zip(layers, positions)
