@@ -12,7 +12,7 @@ from tspwidget.layers import DepthwiseConv2d, RGBInput
 def click(view, layer_name, x, z, press_offset=0.0):
     """Simulate the browser: a mousedown pick then a click pick at a point of a layer's plane."""
     lm = view.scene.layers[layer_name]
-    point = list(lm.position + (x, 0.0, z))
+    point = list(lm.position + (x, 0.0, z) - view.scene.origin)  # the browser reports world points
     hit = [{"point": point, "object": "IPY_MODEL_" + lm.mesh.model_id}]
     pressed = [{"point": [point[0] + press_offset, point[1], point[2]], "object": hit[0]["object"]}]
     view.scene.press.picked = pressed

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ipywidgets.embed import dependency_state, embed_data
+from ipywidgets import Widget
+from ipywidgets.embed import embed_data
 
 STATIC = Path(__file__).resolve().parent / "static"
 _SCRIPTS = ("require.js", "jupyter-threejs.js", "embed-amd.js")
@@ -61,6 +62,37 @@ def _static(name):
     return path.read_text(encoding="utf-8")
 
 
+def _refs(value):
+    """Widgets anywhere in a trait value (nested lists, tuples and dicts included)."""
+    if isinstance(value, Widget):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _refs(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _refs(item)
+
+
+def widget_state(widgets):
+    """Embed state of ``widgets`` and every widget they refer to.
+
+    Like ``ipywidgets.embed.dependency_state`` but it also follows references nested deeper than
+    one list or dict (a BufferGeometry's ``morphAttributes = {"position": [attribute]}``), which
+    that function misses: the page would then fail with "widget model not found".
+    """
+    store, todo = {}, list(widgets)
+    while todo:
+        widget = todo.pop()
+        if widget.model_id in store:
+            continue
+        state = widget._get_embed_state(drop_defaults=False)
+        store[widget.model_id] = state
+        for key in state["state"]:
+            todo.extend(ref for ref in _refs(getattr(widget, key, None)) if ref.model_id not in store)
+    return store
+
+
 def layout_config(view):
     """What the offline controller needs: model ids and each layer's geometry and status."""
     from .scene import CLIP_SECONDS
@@ -89,6 +121,8 @@ def layout_config(view):
         "root": view.model_id,
         "renderer": scene.renderer.model_id,
         "camera": scene.camera.model_id,
+        # camera.lookAt() is a method call, not state: the page redoes it with this target.
+        "target": [float(v) for v in scene.orbit.target],
         "scene": scene.scene.model_id,
         "info": info.model_id if info is not None else None,
         "clip_seconds": CLIP_SECONDS,
@@ -100,7 +134,7 @@ def to_html(view, title=None):
     """The page for ``view`` as a string (see ``save_html``)."""
     # The AnimationActions (with their mixers, clip and tracks) are no view's children: add them.
     actions = [lm.action for lm in view.scene.layers.values()]
-    state = dependency_state([view, *actions], drop_defaults=False)
+    state = widget_state([view, *actions])
     data = embed_data(views=[view], state=state, drop_defaults=False)
     title = title if title is not None else f"tspwidget: {getattr(view.model, 'name', 'model')}"
     return _PAGE.format(

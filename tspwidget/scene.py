@@ -258,9 +258,12 @@ class Scene:
         if self.options["projector"]:  # for the back row of a lecture hall
             height *= 1.8
         self.options["label_height"] = height
-        # Side-by-side layers (branches) keep room for their labels, which sit on their right.
-        widths = [s[1] * self.unit + 0.04 * geo.MODEL_WIDTH + label_width(label_text(layer), height)
-                  for s, layer in zip(shapes, layers)]
+        # Side-by-side layers (branches) keep room for their labels, which sit on their right;
+        # a layer alone on its level stays centred, so a plain stack lines up.
+        crowded = [level.count(lev) > 1 for lev in level]
+        widths = [s[1] * self.unit + (0.04 * geo.MODEL_WIDTH + label_width(label_text(layer), height)
+                                      if busy else 0.0)
+                  for s, layer, busy in zip(shapes, layers, crowded)]
         positions = geo.layer_positions(widths, level, depths)
         positions[:, 0] -= [w / 2 - s[1] * self.unit / 2 for w, s in zip(widths, shapes)]
         self.layers = {
@@ -291,14 +294,18 @@ class Scene:
                 hi = np.maximum(hi, lm.position + (xmax, 0, zmax))
             boxes += [lo, hi]
         position, target = geo.default_camera(*geo.framing(*boxes), self.camera.aspect)
-        self.camera.position = position
-        self.camera.lookAt(target)
-        self.orbit.target = target
+        # Move the model so that what the camera looks at is the origin: OrbitControls then
+        # orbits the right point even where its `target` state arrives late (seen under Voila).
+        self.origin = np.asarray(target, float)
+        self.group.position = tuple(-self.origin)
+        self.camera.position = tuple(np.asarray(position) - self.origin)
+        self.camera.lookAt((0.0, 0.0, 0.0))
+        self.orbit.target = (0.0, 0.0, 0.0)
 
     def screen_point(self, layer_name, x, z):
         """Canvas pixel ``(px, py)`` of the point ``(x, z)`` of a layer's plane (default camera)."""
         lm = self.layers[layer_name]
-        world = lm.position + (x, 0.0, z)
+        world = lm.position + (x, 0.0, z) - self.origin
         ndc = geo.project(world, self.camera.position, self.orbit.target, self.camera.fov,
                           self.camera.aspect)[0]
         w, h = self.renderer.width, self.renderer.height
@@ -319,7 +326,7 @@ class Scene:
         z1 = cz - md / 2 + (max(rows) + 1) * md / lay.rows
         y = 4 * _EPS
         corners = [(x0, z0), (x1, z0), (x1, z1), (x0, z1)]
-        segments = np.array([(*lm.position + (x, y, z),) for a, b in zip(corners, corners[1:] + corners[:1])
+        segments = np.array([(*lm.position - self.origin + (x, y, z),) for a, b in zip(corners, corners[1:] + corners[:1])
                              for x, z in (a, b)], np.float32)
         if getattr(self, "_outline", None) is None:
             self._outline_attr = p3.BufferAttribute(array=segments)
@@ -339,7 +346,7 @@ class Scene:
             model_id = ref.model_id if hasattr(ref, "model_id") else str(ref).replace("IPY_MODEL_", "")
             lm = by_id.get(model_id)
             if lm is not None:
-                what = lm.locate(hit["point"])
+                what = lm.locate(np.asarray(hit["point"], float) + self.origin)  # to model space
                 if what is not None:
                     return lm, what
         return None, None

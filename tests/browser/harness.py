@@ -122,8 +122,18 @@ def new_page(browser):
     """A page whose every non-local request is refused, with its console errors collected."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     local = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "file://")
-    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith(local) else r.abort())
+    blocked = []
+
+    def route(r):
+        if r.request.url.startswith(local):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
     page = context.new_page()
+    page.blocked = blocked
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
     page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)

@@ -97,6 +97,13 @@
 
     function rerender() { sceneModel.trigger("rerender", sceneModel, {}); }
 
+    // Python aims the camera with camera.lookAt(target), a message that is not in the saved
+    // state; OrbitControls (whose target is in the state) only re-aims it on interaction.
+    if (cfg.target) {
+      camera.obj.lookAt(cfg.target[0], cfg.target[1], cfg.target[2]);
+      camera.obj.updateMatrixWorld();
+    }
+
     function influence(L) {
       var inf = L.meshModel.obj.morphTargetInfluences;
       return inf && inf.length ? inf[0] : 0;
@@ -154,6 +161,7 @@
     await waitFor(function () { return el.querySelector("canvas, img"); }, 20000);
     var press = null;
 
+    // Two world points on the click ray: the camera and a point in the frustum under the cursor.
     function ray(event) {
       var target = el.querySelector("canvas, img") || el;
       var rect = target.getBoundingClientRect();
@@ -162,25 +170,36 @@
       var cam = camera.obj;
       cam.updateMatrixWorld();
       var origin = cam.position.clone().setFromMatrixPosition(cam.matrixWorld);
-      var dir = cam.position.clone().set(ndcX, ndcY, 0.5).unproject(cam).sub(origin).normalize();
-      return { origin: origin, dir: dir };
+      var through = cam.position.clone().set(ndcX, ndcY, 0.5).unproject(cam);
+      return { origin: origin, through: through };
     }
 
-    // The first layer content along the ray (scene.Scene.pick with the layers' planes).
+    // The first layer content along the ray (scene.Scene.pick): the ray is cut with each layer's
+    // plane in the mesh's own frame (y = 0 there, whatever groups move the model), and the hit
+    // (x, z) goes through locate() like LayerMesh.locate does.
     function pick(r) {
       var best = null;
       Object.keys(layers).forEach(function (name) {
-        var L = layers[name];
-        if (Math.abs(r.dir.y) < 1e-12) return;
-        var t = (L.position[1] - r.origin.y) / r.dir.y;
+        var L = layers[name], mesh = L.meshModel.obj;
+        mesh.updateMatrixWorld();
+        var a = mesh.worldToLocal(r.origin.clone()), b = mesh.worldToLocal(r.through.clone());
+        var dy = b.y - a.y;
+        if (Math.abs(dy) < 1e-12) return;
+        var t = -a.y / dy; // same parameter along the world ray (affine map)
         if (t <= 0) return;
-        var x = r.origin.x + t * r.dir.x - L.position[0];
-        var z = r.origin.z + t * r.dir.z - L.position[2];
+        var x = a.x + t * (b.x - a.x), z = a.z + t * (b.z - a.z);
         var what = locate(L, api.status[name], x, z);
         if (what && (!best || t < best.t)) best = { t: t, layer: L, what: what };
       });
       return best;
     }
+
+    api.pickAt = function (clientX, clientY) {
+      var r = ray({ clientX: clientX, clientY: clientY });
+      var hit = pick(r);
+      return { origin: r.origin.toArray(), through: r.through.toArray(),
+               hit: hit ? [hit.layer.name].concat(hit.what) : null };
+    };
 
     el.addEventListener("pointerdown", function (e) {
       press = { x: e.clientX, y: e.clientY };
