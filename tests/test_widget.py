@@ -212,3 +212,19 @@ def test_colormap_colorbar_and_projector(small_model):
         small_model.show(projector="yes")
     small_model.get_layer("dw").open_layer()  # still follows the model after the rebuild
     assert view.layer_status["dw"] == "open" and view.scene.layers["dw"].action.timeScale > 0
+
+
+def test_load_shows_a_bounded_progress_bar_in_a_kernel(monkeypatch, sent):
+    from pathlib import Path
+
+    import tspwidget.progress as progress
+
+    monkeypatch.setattr(progress, "_in_kernel", lambda: True)
+    monkeypatch.setattr("IPython.display.display", lambda obj: None)
+    path = Path(__file__).parent / "fixtures" / "models" / "mobilenet_v1.keras"
+    sent.clear()
+    model = tsp.load(path)
+    assert len(model.layers) > 80
+    updates = [m for m in sent if m[0] == "comm_msg" and "value" in m[1].get("state", {})]
+    assert 5 <= len(updates) <= 21  # a bounded number of bar updates, not one per layer
+    assert any(m[0] == "comm_close" for m in sent)  # the bar goes away when done

@@ -20,6 +20,7 @@ __all__ = ["DepthwiseExplorer", "Model", "ModelView", "NotInitializedError", "Se
 # The numpy core works alone; the 3D view comes with ipywidgets and pythreejs when they are there.
 try:
     from .explorer import DepthwiseExplorer
+    from .progress import load  # the same, with a progress bar in notebooks
     from .widget import ModelView
 except ModuleNotFoundError as err:  # pragma: no cover - tests/core/test_isolation.py checks it
     if (err.name or "").split(".")[0] not in {"ipywidgets", "pythreejs", "traitlets", "IPython"}:

@@ -17,15 +17,18 @@ def _malformed(path, err):
     return ModelFileError(f"{path}: the model description is malformed ({type(err).__name__}: {err}).")
 
 
-def load(path):
-    """Read a model file into an initialised tspwidget model (see the module docstring)."""
+def load(path, *, progress=None):
+    """Read a model file into an initialised tspwidget model (see the module docstring).
+
+    ``progress``, if given, is called as ``progress(done, total)`` while layers are built.
+    """
     try:
         stored = read(path)
         if stored.spec is None:
             raise ModelFileError(f"{path} holds weights only (no model description): build the "
                                  f"model by hand and call model.load_weights({str(path)!r}).")
         check_stored_shapes(stored.spec, stored.shapes, legacy=stored.legacy)  # before reading
-        model = build_model(stored.spec, stored.read(), legacy=stored.legacy)
+        model = build_model(stored.spec, stored.read(), legacy=stored.legacy, progress=progress)
     except ModelFileError:
         raise
     except (KeyError, TypeError, IndexError, AttributeError) as err:

@@ -222,7 +222,7 @@ def _make(cls, cfg, name, legacy, weights):
     raise ModelFileError(f"layer {name!r} of class {cls!r} is not supported.")  # pragma: no cover
 
 
-def build_model(spec, weights, *, legacy, expected_shapes=None):
+def build_model(spec, weights, *, legacy, expected_shapes=None, progress=None):
     """A tspwidget model from a Keras model ``spec`` and ``weights`` ``{layer: {role: array}}``.
 
     Every layer is created, linked and checked before anything is returned: nothing is half-built.
@@ -233,7 +233,9 @@ def build_model(spec, weights, *, legacy, expected_shapes=None):
         _check_plain(item)
     made, last = {}, {}  # Keras name -> our layers; -> the layer that carries its output
     previous = None
-    for item in items:
+    for done, item in enumerate(items):
+        if progress is not None:
+            progress(done, len(items))
         name = _name(item)
         ours = _make(item["class_name"], item.get("config", {}), name, legacy, weights.get(name, {}))
         made[name], last[name] = ours, ours[-1]

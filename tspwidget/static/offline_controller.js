@@ -8,13 +8,13 @@
  * the manager ourselves, and so can reach every model (and its three.js object, `model.obj`).
  *
  * A click (not a drag) on the canvas: the ray from the camera is cut with each layer's plane
- * (y = layer position), the hit point goes through LayerLayout.locate (ported below) with the
- * status this page keeps per layer; "aggregate" opens the layer, "button" closes it, "map" selects
+ * (y = 0 in the layer mesh's own frame), the hit point goes through LayerLayout.locate (ported
+ * below) with the status this page keeps per layer; "aggregate" opens the layer, "button" closes it, "map" selects
  * it (shown in the info line). Opening/closing drives the layer's AnimationAction exactly like
  * LayerMesh.animate_to: timeScale sign, time when at rest, then the model's own play().
  *
- * window.tspExport exposes {ready, manager, status, open(name), close(name), influence(name),
- * selected, clicks} for tests.
+ * window.tspExport exposes {ready, error, manager, status, open(name), close(name),
+ * influence(name), locate(...), pickAt(clientX, clientY), selected, clicks} for tests.
  */
 (function () {
   "use strict";

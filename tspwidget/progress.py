@@ -1,0 +1,51 @@
+"""A progress bar for long work in a notebook (loading big models), and nothing elsewhere."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+
+def _in_kernel():
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+@contextmanager
+def progress_bar(description):
+    """Yield a ``progress(done, total)`` callback that drives an ipywidgets bar in a notebook
+    (about twenty updates at most, never one message per step); outside a kernel it does nothing."""
+    if not _in_kernel():
+        yield None
+        return
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    bar = widgets.IntProgress(value=0, min=0, max=20, description=description,
+                              style={"description_width": "initial"})
+    display(bar)
+    state = {"shown": -1}
+
+    def progress(done, total):
+        step = int(20 * done / max(total, 1))
+        if step != state["shown"]:
+            state["shown"] = step
+            bar.value = step
+
+    try:
+        yield progress
+    finally:
+        bar.close()
+
+
+def load(path, *, progress=True):
+    """:func:`tspwidget.io.load`, with a progress bar in notebooks unless ``progress=False``."""
+    from .io import load as load_file
+
+    if not progress:
+        return load_file(path)
+    with progress_bar(f"loading {path}") as callback:
+        return load_file(path, progress=callback)
