@@ -228,3 +228,11 @@ def test_load_shows_a_bounded_progress_bar_in_a_kernel(monkeypatch, sent):
     updates = [m for m in sent if m[0] == "comm_msg" and "value" in m[1].get("state", {})]
     assert 5 <= len(updates) <= 21  # a bounded number of bar updates, not one per layer
     assert any(m[0] == "comm_close" for m in sent)  # the bar goes away when done
+
+
+def test_save_html_writes_one_self_contained_page(small_model, tmp_path):
+    path = small_model.show().save_html(tmp_path / "lesson.html")
+    text = path.read_text()
+    assert "tsp-export-state" in text and "tsp-export-config" in text
+    assert " src=" not in text.split("<script", 1)[0]
+    assert 3_000_000 < path.stat().st_size < 8_000_000

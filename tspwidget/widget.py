@@ -293,6 +293,23 @@ class ModelView(widgets.VBox):
                              breakdown["input_cols"])
         return breakdown
 
+    def save_html(self, path, title=None):
+        """Write this view as one self-contained HTML page: no network and no kernel needed, and
+        clicking layers open and shut still animates (see :mod:`tspwidget.export`)."""
+        from pathlib import Path
+
+        from .export import to_html
+        from .progress import progress_bar
+
+        with progress_bar("exporting") as progress:
+            if progress:
+                progress(0, 2)
+            page = to_html(self, title=title)  # collects every widget's state: the slow part
+            if progress:
+                progress(1, 2)
+            Path(path).write_text(page, encoding="utf-8")
+        return Path(path)
+
     def on_select(self, callback, remove=False):
         """Call ``callback(selected_dict)`` whenever a feature map is clicked."""
         self._select_callbacks.register_callback(callback, remove=remove)

@@ -122,9 +122,10 @@ def new_page(browser):
     """A page whose every non-local request is refused, with its console errors collected."""
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     local = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "file://")
-    blocked = []
+    requests, blocked = [], []
 
     def route(r):
+        requests.append(r.request.url)
         if r.request.url.startswith(local):
             r.continue_()
         else:
@@ -133,10 +134,11 @@ def new_page(browser):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.blocked = blocked
+    page.requests, page.blocked = requests, blocked
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
     page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("requestfailed", lambda r: page.errors.append(f"requestfailed: {r.url[:120]}"))
     return page
 
 

@@ -1,0 +1,51 @@
+"""Copy the JavaScript that ``tspwidget.export`` inlines into ``tspwidget/static/``.
+
+    cd js && npm ci          # or: npm install (versions pinned in package.json / package-lock.json)
+    python build.py
+
+Writes, next to the Python package (so ``pip install`` needs no node):
+  static/require.js            requirejs/require.js                               (AMD loader)
+  static/jupyter-threejs.js    jupyter-threejs/dist/index.js                      (named AMD module, three r97)
+  static/embed-amd.js          @jupyter-widgets/html-manager/dist/embed-amd.js    (widget manager)
+  static/offline_controller.js js/offline_controller.js                           (clicks + animations offline)
+  static/VERSIONS.json         package versions and sha256 of every file above
+"""
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NM = HERE / "node_modules"
+STATIC = HERE.parent / "tspwidget" / "static"
+
+FILES = {
+    "require.js": ("requirejs", NM / "requirejs" / "require.js"),
+    "jupyter-threejs.js": ("jupyter-threejs", NM / "jupyter-threejs" / "dist" / "index.js"),
+    "embed-amd.js": ("@jupyter-widgets/html-manager",
+                     NM / "@jupyter-widgets" / "html-manager" / "dist" / "embed-amd.js"),
+    "offline_controller.js": (None, HERE / "offline_controller.js"),
+}
+
+
+def main():
+    STATIC.mkdir(parents=True, exist_ok=True)
+    versions = {}
+    for name, (package, src) in FILES.items():
+        text = src.read_text(encoding="utf-8")
+        # Inlined in <script>: these sequences would end or confuse the element.
+        for bad in ("</script", "<!--"):
+            if bad in text.lower():
+                raise SystemExit(f"{src} contains {bad!r}: cannot be inlined as is")
+        shutil.copyfile(src, STATIC / name)
+        entry = {"sha256": hashlib.sha256(src.read_bytes()).hexdigest(), "bytes": src.stat().st_size}
+        if package:
+            entry["package"] = package
+            entry["version"] = json.loads((NM / package / "package.json").read_text())["version"]
+        versions[name] = entry
+    (STATIC / "VERSIONS.json").write_text(json.dumps(versions, indent=1) + "\n")
+    print(json.dumps(versions, indent=1))
+
+
+if __name__ == "__main__":
+    main()
