@@ -12,6 +12,7 @@ from .core import inspect
 from .core._validation import as_float_array
 from .core.layers import DepthwiseConv2d, Input3d, RGBInput
 from .core.model import Sequential
+from .progress import _in_kernel
 from .widget import ModelView
 
 FILTER_NAMES = ("identity", "left-right edges", "top-bottom edges", "blur")
@@ -94,10 +95,13 @@ class DepthwiseExplorer(widgets.VBox):
     @staticmethod
     def _open_soon(layer):
         """Open the new layer once its view exists in the browser, so the maps fan out."""
-        try:
-            asyncio.get_running_loop().call_later(0.8, layer.open_layer)
-        except RuntimeError:  # no event loop (a script or a test): just open it
-            layer.open_layer()
+        if _in_kernel():
+            try:
+                asyncio.get_running_loop().call_later(0.8, layer.open_layer)
+                return
+            except RuntimeError:  # a kernel without a running loop: open at once
+                pass
+        layer.open_layer()
 
     @staticmethod
     def _formula_html(lines, out, costs, s):

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 
 def _in_kernel():
+    """True inside a Jupyter kernel (where widgets reach a browser)."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with ipywidgets

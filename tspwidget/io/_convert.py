@@ -222,11 +222,10 @@ def _make(cls, cfg, name, legacy, weights):
     raise ModelFileError(f"layer {name!r} of class {cls!r} is not supported.")  # pragma: no cover
 
 
-def build_model(spec, weights, *, legacy, expected_shapes=None, progress=None):
+def build_model(spec, weights, *, legacy, progress=None):
     """A tspwidget model from a Keras model ``spec`` and ``weights`` ``{layer: {role: array}}``.
 
     Every layer is created, linked and checked before anything is returned: nothing is half-built.
-    ``expected_shapes`` (``{layer: {role: shape}}``) lets a reader check stored shapes first.
     """
     cls, items, input_names, output_names = _layer_configs(spec)
     for item in items:

@@ -1,0 +1,67 @@
+"""The what-if explorer in JupyterLab: moving a slider re-runs the op and the maps re-flow, opening
+with their animation once the new view is in the page."""
+
+import time
+
+import pytest
+
+from .harness import diff_fraction, image, new_page, open_notebook, run_cell, save, write_notebook
+
+pytestmark = pytest.mark.browser
+
+SETUP = """
+import json, os, time
+import numpy as np
+import tspwidget as tsp
+
+def log(kind, **kw):
+    with open(os.environ["TSP_EVENTS"], "a") as f:
+        f.write(json.dumps(dict(kind=kind, t=time.time(), **kw)) + "\\n")
+
+x = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+explorer = tsp.DepthwiseExplorer(x, width=700, height=450)
+explorer.controls["stride_cols"].observe(lambda ch: log("slider", value=ch["new"]), "value")
+log("shown")
+explorer
+"""
+REPORT = ('dw = explorer.view.model.get_layer("depthwise")\n'
+          'log("state", shape=dw.output_shape, status=dw.status)')
+
+
+@pytest.fixture(scope="module")
+def lab_explorer(lab):
+    write_notebook(lab.root / "explorer.ipynb", [SETUP, REPORT])
+    return lab
+
+
+def test_slider_reruns_and_reflows(lab_explorer, browser):
+    lab = lab_explorer
+    page = new_page(browser)
+    try:
+        open_notebook(page, lab, "explorer.ipynb")
+        run_cell(page, 0)
+        lab.wait_event(page, "shown", timeout=120)
+        canvas = page.locator(".jp-OutputArea canvas").first
+        canvas.wait_for(timeout=60_000)
+        canvas.scroll_into_view_if_needed()
+        page.wait_for_timeout(3000)
+        before = image(canvas.screenshot())
+        t0 = time.time()
+        handle = page.locator(".widget-slider", has_text="stride (cols)").locator(".noUi-handle")
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        event = lab.wait_event(page, "slider", after=t0, timeout=20)
+        assert event["value"] == 2
+        page.wait_for_timeout(3500)  # new view, then the maps fan out (0.8 s + 2 s)
+        canvas = page.locator(".jp-OutputArea canvas").first
+        after = image(canvas.screenshot())
+        save(after, "explorer-after-slider.png")
+        assert diff_fraction(before, after) > 0.01
+        t1 = time.time()
+        run_cell(page, 1)
+        state = lab.wait_event(page, "state", after=t1, timeout=30)
+        assert state["shape"] == [16, 8, 6] and state["status"] == "open"
+        ours = [e for e in page.errors if "lumino" not in e.lower() and "ReadPixels" not in e]
+        assert not ours, ours
+    finally:
+        page.context.close()
