@@ -126,8 +126,17 @@ def test_colour_close_button_and_values_update_the_view(small_model):
     texture = lm.texture.data.copy()
     small_model.predict(np.zeros((12, 12, 3)))
     assert not np.array_equal(texture, lm.texture.data)
+    agg_rect = lm.atlas_layout.aggregate_rect
+    H, W = lm.atlas_layout.shape
+    aggregate = lambda: lm.texture.data[round(agg_rect[1] * H):round(agg_rect[3] * H),  # noqa: E731
+                                        round(agg_rect[0] * W):round(agg_rect[2] * W)].copy()
+    small_model.predict(np.random.default_rng(5).random((12, 12, 3)))
+    mean_picture = aggregate()
     view.aggregation = "max"
+    assert not np.array_equal(mean_picture, aggregate())  # the closed layer now shows the max
+    per_map = lm.texture.data.copy()
     view.normalize = "layer"
+    assert not np.array_equal(per_map, lm.texture.data)
 
 
 def test_reinit_rebuilds_the_scene(small_model):

@@ -150,10 +150,15 @@ class ModelView(widgets.VBox):
         if getattr(self, "scene", None) is None:
             return
         self.scene.options["projector"] = change["new"]
+        self._rebuild()
+        self._update_colorbar()
+
+    def _rebuild(self):
+        """New meshes for every layer (shapes or label sizes changed)."""
         self._unwatch_layers()
         self.scene.build()
         self._watch_layers()
-        self._update_colorbar()
+        self._sync_status_trait()
 
     def _update_colorbar(self):
         """A bar of the colour scale under the scene, with what its ends mean."""
@@ -201,10 +206,7 @@ class ModelView(widgets.VBox):
 
     def _on_model_change(self, model, event, old, new):
         if event == "init":
-            self._unwatch_layers()
-            self.scene.build()
-            self._watch_layers()
-            self._sync_status_trait()
+            self._rebuild()
         elif event == "predict":
             self._refresh_textures()
 

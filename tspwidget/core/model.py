@@ -211,7 +211,9 @@ class _BaseModel(Observable):
             batched.add(arr.ndim == 4)
             batches.append((arr if arr.ndim == 4 else arr[None]).astype(np.float32, copy=False))
         if len(batched) > 1 or len({b.shape[0] for b in batches}) > 1:
-            raise ValueError("`x`: every input must have the same batch size (or all be single).")
+            shapes = [np.shape(a) for a in arrays]
+            raise ValueError(f"`x`: every input must have the same batch size (or all be single "
+                             f"samples), got shapes {shapes}.")
         return batches, batched.pop()
 
     def predict(self, x):

@@ -229,7 +229,10 @@ def _check_out(out, shape, dtype):
             f"and dtype {out.dtype}."
         )
     if not (out.flags.c_contiguous and out.flags.writeable):
-        raise ValueError("`out` must be a writeable C-contiguous array.")
+        raise ValueError(
+            f"`out` must be a writeable C-contiguous array, got one with "
+            f"c_contiguous={out.flags.c_contiguous}, writeable={out.flags.writeable}."
+        )
 
 
 def _as_batch(x, name="x"):

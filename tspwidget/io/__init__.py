@@ -7,7 +7,9 @@ No TensorFlow, Keras or torch is needed, and no code from a file is ever run.
 
 from __future__ import annotations
 
-from ._convert import SUPPORTED, ModelFileError, build_model, check_stored_shapes
+from ..core.layers.base import as_weights
+from ._convert import (SUPPORTED, ModelFileError, build_model, check_stored_shapes, normalize_role,
+                       weight_shapes)
 from ._readers import read
 
 __all__ = ["SUPPORTED", "ModelFileError", "load", "load_weights"]
@@ -38,8 +40,18 @@ def load(path, *, progress=None):
     return model.init()
 
 
-# Which attribute holds each weight role, per tspwidget layer type.
-_TARGETS = {"kernel": "_given_kernel", "depthwise_kernel": "_given_kernel", "bias": "_given_bias"}
+def _file_roles(layer, roles):
+    """A file's role names as this layer calls them (Keras 2's ``depthwise_kernel`` is ``kernel``)."""
+    cls = "DepthwiseConv2D" if layer.layer_type == "DepthwiseConv2d" else ""
+    return {normalize_role(cls, role): role for role in roles}
+
+
+def _set_weight(layer, role, array):
+    """Store a weight as the layer's own given value (used at the next ``init``)."""
+    if layer.layer_type == "BatchNorm":
+        layer._given[role] = as_weights(array, role, 1)
+    else:
+        setattr(layer, f"_given_{role}", as_weights(array, role))
 
 
 def load_weights(model, path):
@@ -48,50 +60,29 @@ def load_weights(model, path):
     Every layer that has weights must find a layer of the same name in the file, with weights of
     the shapes the model needs; otherwise nothing is changed and the error names the layer.
     """
-    from ..core.layers.base import as_weights
-
     stored = read(path)
     if not model.is_initialized:
         model.init(seed=0)
-    updates = []
+    plan = []  # (layer, {our role: the file's role})
     for layer in model.layers:
-        expected = _weight_shapes(layer)
+        expected = weight_shapes(layer)
         if not expected:
             continue
-        found = stored.shapes.get(layer.name)
-        if found is None:
+        if layer.name not in stored.shapes:
             raise ModelFileError(f"layer {layer.name!r} has no weights in {path} (layers there: "
                                  f"{sorted(stored.shapes)}); names must match.")
+        found = stored.shapes[layer.name]
+        roles = _file_roles(layer, found)
         for role, shape in expected.items():
-            if role not in found:
-                raise ModelFileError(f"layer {layer.name!r}: {path} has no {role} for it.")
-            if tuple(found[role]) != shape:
+            if role not in roles:
+                raise ModelFileError(f"layer {layer.name!r}: {path} has no {role} for it "
+                                     f"(it has {sorted(found)}).")
+            if tuple(found[roles[role]]) != shape:
                 raise ModelFileError(f"layer {layer.name!r}: the file's {role} has shape "
-                                     f"{tuple(found[role])}, the model needs {shape}.")
-        updates.append(layer)
+                                     f"{tuple(found[roles[role]])}, the model needs {shape}.")
+        plan.append((layer, {role: roles[role] for role in expected}))
     arrays = stored.read()
-    for layer in updates:
-        for role, array in arrays[layer.name].items():
-            if role in ("gamma", "beta", "moving_mean", "moving_variance"):
-                layer._given[role] = as_weights(array, role, 1)
-            elif role in _TARGETS and role in _weight_shapes(layer):
-                setattr(layer, _TARGETS[role], as_weights(array, role))
+    for layer, roles in plan:
+        for role, file_role in roles.items():
+            _set_weight(layer, role, arrays[layer.name][file_role])
     return model.init()
-
-
-def _weight_shapes(layer):
-    """``{role: shape}`` of the weights a built layer uses."""
-    t = layer.layer_type
-    if t in ("Conv2d", "DepthwiseConv2d"):
-        shapes = {"kernel": tuple(layer._kernel_shape())}
-        if layer.use_bias:
-            shapes["bias"] = (layer.output_shape[-1],)
-        return shapes
-    if t == "Dense":
-        shapes = {"kernel": (layer.input_shape[-1], layer.units)}
-        if layer.use_bias:
-            shapes["bias"] = (layer.units,)
-        return shapes
-    if t == "BatchNorm":
-        return {r: (layer.output_shape[-1],) for r in ("gamma", "beta", "moving_mean", "moving_variance")}
-    return {}

@@ -7,8 +7,6 @@ role name ("kernel", "bias", "gamma", ...), whatever the file's own naming.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..core import layers as L
 from ..core.model import Model, Sequential
 
@@ -56,6 +54,7 @@ def _layer_configs(spec):
         raise ModelFileError(f"the top-level object is a {cls!r}, not a Sequential or functional model.")
     layers = cfg["layers"] if isinstance(cfg, dict) else cfg
     for item in layers:
+        _check_plain(item)  # Lambda and unknown or custom classes: refused before anything else
         if item.get("class_name") in ("Sequential", "Functional", "Model"):
             raise ModelFileError(
                 f"layer {_name(item)!r} is a nested model; tspwidget reads flat models only.")
@@ -228,8 +227,6 @@ def build_model(spec, weights, *, legacy, progress=None):
     Every layer is created, linked and checked before anything is returned: nothing is half-built.
     """
     cls, items, input_names, output_names = _layer_configs(spec)
-    for item in items:
-        _check_plain(item)
     made, last = {}, {}  # Keras name -> our layers; -> the layer that carries its output
     previous = None
     for done, item in enumerate(items):
@@ -245,7 +242,7 @@ def build_model(spec, weights, *, legacy, progress=None):
                 ours[0].apply(previous)
             previous = ours[-1]
         else:
-            inbound = [last[n] for n in _inbound_names(item)] if _inbound_names(item) else []
+            inbound = [last[n] for n in _inbound_names(item)]
             if inbound:
                 ours[0].apply(inbound if len(inbound) > 1 else inbound[0])
     if cls == "Sequential":
@@ -266,10 +263,8 @@ def layer_items(spec):
 
     Refuses Lambda layers and unknown or custom classes first, before anything else is read.
     """
-    items = _layer_configs(spec)[1]
-    for item in items:
-        _check_plain(item)
-    return [(_name(item), item.get("class_name"), item.get("config", {})) for item in items]
+    return [(_name(item), item.get("class_name"), item.get("config", {}))
+            for item in _layer_configs(spec)[1]]
 
 
 def normalize_role(class_name, role):
@@ -293,7 +288,7 @@ def check_stored_shapes(spec, stored, *, legacy):
                 f"layer {name!r} ({cls}): the file stores weights {sorted(have) or 'none'}, but "
                 f"its configuration needs {sorted(want) or 'none'}.")
         for role, shape in stored.get(name, {}).items():
-            expected = _expected(probe, name, role)[1]
+            expected = _expected(probe, name, role)
             if tuple(shape) != tuple(expected):
                 raise ModelFileError(
                     f"layer {name!r}: the stored {role} has shape {tuple(shape)}, but the "
@@ -303,22 +298,26 @@ def check_stored_shapes(spec, stored, *, legacy):
         raise ModelFileError(f"the file stores weights for unknown layers {sorted(extra)}.")
 
 
+def weight_shapes(layer):
+    """``{role: shape}`` of the weights a built tspwidget layer uses (empty if none)."""
+    t = layer.layer_type
+    if t in ("Conv2d", "DepthwiseConv2d"):
+        shapes = {"kernel": tuple(layer._kernel_shape())}
+    elif t == "Dense":
+        shapes = {"kernel": (layer.input_shape[-1], layer.units)}
+    elif t == "BatchNorm":
+        return {r: (layer.output_shape[-1],) for r in ("gamma", "beta", "moving_mean", "moving_variance")}
+    else:
+        return {}
+    if layer.use_bias:
+        shapes["bias"] = (layer.output_shape[-1],)
+    return shapes
+
+
 def _expected(model, keras_name, role):
+    """The shape a Keras layer's weight ``role`` must have in ``model`` (built)."""
     names = model.keras_layers[keras_name]
-    if role == "depthwise_kernel" and len(names) == 2:
-        layer = model.get_layer(names[0])
-        return layer, layer._kernel_shape()
-    layer = model.get_layer(names[-1])
-    if role in ("kernel", "depthwise_kernel", "pointwise_kernel"):
-        return layer, (layer._kernel_shape() if hasattr(layer, "_kernel_shape")
-                       else (layer.input_shape[-1], layer.units))
-    if role == "bias":
-        return layer, (layer.output_shape[-1],)
-    return layer, (layer.output_shape[-1],)
-
-
-def as_float32(array, where):
-    arr = np.asarray(array)
-    if arr.dtype.kind != "f":
-        raise ModelFileError(f"{where} holds {arr.dtype} data; weights must be floating point.")
-    return arr.astype(np.float32)
+    if len(names) == 2:  # SeparableConv2D: its depthwise and its pointwise step
+        layer = model.get_layer(names[0] if role == "depthwise_kernel" else names[1])
+        return weight_shapes(layer)["kernel" if role.endswith("kernel") else role]
+    return weight_shapes(model.get_layer(names[0]))[role]

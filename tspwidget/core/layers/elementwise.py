@@ -50,7 +50,8 @@ class Activation(_SameShape):
         self.threshold = _as_number(threshold, "threshold")
         custom = (self.max_value, self.negative_slope, self.threshold) != (None, 0.0, 0.0)
         if custom and self.activation != "relu":
-            raise ValueError("`max_value`, `negative_slope` and `threshold` need activation='relu'.")
+            raise ValueError(f"`max_value`, `negative_slope` and `threshold` need "
+                             f"activation='relu', got activation={self.activation!r}.")
 
     def _forward(self, inputs):
         x = inputs[0]
