@@ -7,7 +7,7 @@ Writes, next to the Python package (so ``pip install`` needs no node):
   static/require.js            requirejs/require.js                               (AMD loader)
   static/jupyter-threejs.js    jupyter-threejs/dist/index.js                      (named AMD module, three r97)
   static/embed-amd.js          @jupyter-widgets/html-manager/dist/embed-amd.js    (widget manager)
-  static/offline_controller.js js/offline_controller.js                           (clicks + animations offline)
+  static/controller.js         js/controller.js  (the browser controller, live and offline; anywidget ESM)
   static/VERSIONS.json         package versions and sha256 of every file above
 """
 import hashlib
@@ -24,7 +24,7 @@ FILES = {
     "jupyter-threejs.js": ("jupyter-threejs", NM / "jupyter-threejs" / "dist" / "index.js"),
     "embed-amd.js": ("@jupyter-widgets/html-manager",
                      NM / "@jupyter-widgets" / "html-manager" / "dist" / "embed-amd.js"),
-    "offline_controller.js": (None, HERE / "offline_controller.js"),
+    "controller.js": (None, HERE / "controller.js"),
 }
 
 

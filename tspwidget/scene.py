@@ -1,66 +1,46 @@
 """The 3D scene in pythreejs: the only module that imports it (so it can be swapped out).
 
-Each layer is ONE mesh whatever its channel count: its quads (every feature map, the closed
-aggregate, the close button, and an invisible hit quad) share one geometry and one atlas texture.
-The closed and open layouts are the geometry's base and morph positions, so opening and closing is
-a morph animated in the browser by an ``AnimationAction``: Python only sends where to go and
-"play" (three messages per toggle, never frames). Per layer there are 12 widget models: mesh,
-geometry, 3 attributes, texture, material, label sprite + material + text, mixer, action.
+Each drawn layer is ONE mesh whatever its channel count: its quads (every feature map, the closed
+aggregate and the close button) share one geometry and one atlas texture. The closed layout is
+the geometry's base positions and the open layout its morph target, so opening and closing is a
+morph of ``morphTargetInfluences[0]`` from 0 to 1. Nothing here animates: the browser controller
+(``tspwidget.controller``) moves the morphs, the layers and the camera; Python only builds the
+objects and says where things go (``core.layout``).
 """
 
 from __future__ import annotations
 
-import time
-
-import ipywidgets as widgets
 import numpy as np
 import pythreejs as p3
 
+from .core import diagram as dg
 from .core import layout as geo
 from .core import textures
 
-CLIP_SECONDS = 1.0  # the shared clip runs 0 -> 1 in one second; actions scale it to anime_time
+LINK_POINTS = 8  # at most this many points per drawn link (the controller routes them)
+HOVER_SEGMENTS = 5  # the hovered map's outline (4) and its line to the source map (1)
 _EPS = 0.02  # y offsets (world units) that keep coplanar quads from z-fighting
 
 
-def _shared_clip():
-    track = p3.NumberKeyframeTrack(
-        name=".morphTargetInfluences[0]", times=[0.0, CLIP_SECONDS], values=[0.0, 1.0]
-    )
-    return p3.AnimationClip(tracks=[track], duration=CLIP_SECONDS)
-
-
-def label_text(layer):
-    """Name, type, configuration and output shape; for a vector, its three largest entries."""
-    config = f" {layer.config_text}" if layer.config_text else ""
-    text = f"{layer.name} · {layer.layer_type}{config} · {'x'.join(map(str, layer.output_shape))}"
-    values = layer.neural_value
-    if values is not None and values.ndim == 1 and np.isfinite(values).all():
-        top = np.argsort(values)[::-1][:3]
-        text += " · top " + ", ".join(f"#{i} {values[i]:.3g}" for i in top)
-    return text
-
-
-def label_width(text, height):
-    """World width of a label: the canvas is as wide as the text (and square)."""
-    return 0.56 * height * len(text)
+def label_text(layer, folded=()):
+    return dg.label_text(layer, folded)
 
 
 class LayerMesh:
-    """The pythreejs objects of one layer, and its open/close animation state."""
+    """The pythreejs objects of one drawn layer (7 widget models)."""
 
-    def __init__(self, layer, unit, position, clip, options, action_layout):
+    def __init__(self, layer, unit, position, options, folded=()):
         self.layer = layer
         self.options = options
+        self.folded = tuple(folded)
         self.position = np.asarray(position, float)
         self.shape = shape = geo.display_shape(layer.output_shape)
         self.group_size = getattr(layer, "depth_multiplier", 1) if layer.layer_type == "DepthwiseConv2d" else 1
         self.atlas_layout = textures.atlas_layout(*shape)
         self.layout = self._layout(unit)
-        self.base_open = layer.status == "open"
-        base, morph = self._positions()
-        self.attr_position = p3.BufferAttribute(array=base)
-        self.attr_morph = p3.BufferAttribute(array=morph)
+        closed, opened = self._positions()
+        self.attr_position = p3.BufferAttribute(array=closed)
+        self.attr_morph = p3.BufferAttribute(array=opened)
         self.attr_uv = p3.BufferAttribute(array=self._uvs())
         geometry = p3.BufferGeometry(
             attributes={"position": self.attr_position, "uv": self.attr_uv},
@@ -73,17 +53,11 @@ class LayerMesh:
         material = p3.MeshBasicMaterial(
             map=self.texture, morphTargets=True, side="DoubleSide", alphaTest=0.5
         )
+        influence = 1.0 if layer.status == "open" else 0.0
         self.mesh = p3.Mesh(
             geometry, material, position=tuple(self.position), name=layer.name,
-            morphTargetInfluences=[0.0], frustumCulled=False,
+            morphTargetInfluences=[influence], frustumCulled=False,
         )
-        self.label = self._label(unit)
-        self.action = p3.AnimationAction(
-            p3.AnimationMixer(self.mesh), clip, self.mesh, loop="LoopOnce",
-            clampWhenFinished=True, layout=action_layout,  # a DOMWidget: share its Layout model
-        )
-        # Influence of the morph (0 = base layout) as Python last set it moving.
-        self._anim = (0.0, 0.0, 0, 1.0)  # (start time, start influence, direction, seconds)
 
     # ------------------------------------------------------------------ geometry
     def _layout(self, unit):
@@ -93,37 +67,32 @@ class LayerMesh:
             close_ratio=button["ratio"], show_button=button["display"],
         )
 
-    def _hit_rect(self):
-        lo = np.minimum(self.layout.open_extent, self.layout.closed_extent)
-        hi = np.maximum(self.layout.open_extent, self.layout.closed_extent)
-        xmin, xmax, zmin, zmax = lo[0], hi[1], lo[2], hi[3]
-        return ((xmin + xmax) / 2, (zmin + zmax) / 2), (xmax - xmin, zmax - zmin)
+    @property
+    def footprints(self):
+        """(closed, open) x-z extents of this layer in its own frame."""
+        return self.layout.closed_extent, self.layout.open_extent
 
     def _positions(self):
-        """(base, morph) vertex arrays: the layout at build time, and the other one."""
+        """(closed, open) vertex arrays: quads for every map, the aggregate, the button."""
         lay = self.layout
-        c = lay.channels
-        zero = np.zeros((c, 2))
+        zero = np.zeros((lay.channels, 2))
         bx, bz, r = lay.button
         button_size = 2 * r if lay.button_visible else 0.0
-        hit_center, hit_size = self._hit_rect()
         closed = np.concatenate([
             geo.quad_corners(zero, (0.0, 0.0)),
             geo.quad_corners([(0, 0)], lay.map_size, y=_EPS),
             geo.quad_corners([(bx, bz)], (0.0, 0.0), y=_EPS),
-            geo.quad_corners([hit_center], hit_size, y=-_EPS),
         ])
         opened = np.concatenate([
             geo.quad_corners(lay.centers, lay.map_size),
             geo.quad_corners([(0, 0)], (0.0, 0.0), y=_EPS),
             geo.quad_corners([(bx, bz)], (button_size, button_size), y=_EPS),
-            geo.quad_corners([hit_center], hit_size, y=-_EPS),
         ])
-        return (opened, closed) if self.base_open else (closed, opened)
+        return closed, opened
 
     def _uvs(self):
         at = self.atlas_layout
-        rects = np.concatenate([at.map_rects, [at.aggregate_rect, at.button_rect, at.clear_rect]])
+        rects = np.concatenate([at.map_rects, [at.aggregate_rect, at.button_rect]])
         return geo.quad_uvs(rects)
 
     def _atlas(self):
@@ -136,184 +105,182 @@ class LayerMesh:
         button = textures.button_picture(textures.hex_to_rgb(layer.color))
         return textures.paint_atlas(self.atlas_layout, maps, agg, button)
 
-    def _label(self, unit):
-        layer = self.layer
-        text = label_text(layer)
-        height = self.options["label_height"]
-        width = label_width(text, height)
-        sprite = p3.Sprite(
-            material=p3.SpriteMaterial(
-                map=p3.TextTexture(string=text, size=64, color=layer.color, squareTexture=True),
-                depthTest=False, transparent=True,
-            ),
-            scale=(width, width, 1.0),
-            renderOrder=1,
-        )
-        w = self.layout.map_size[0]
-        sprite.position = tuple(self.position + (w / 2 + 0.04 * geo.MODEL_WIDTH + width / 2, 0, 0))
-        self.label_right = sprite.position[0] + width / 2 - self.position[0]
-        return sprite
-
     @property
-    def objects(self):
-        return [self.mesh, self.label]
+    def widgets(self):
+        """Every widget model this layer owns."""
+        mesh = self.mesh
+        return (self.texture, mesh.material, self.attr_position, self.attr_uv, self.attr_morph,
+                mesh.geometry, mesh)
 
     def close(self):
         """Close this layer's widget models (the browser forgets them too)."""
-        mesh, label = self.mesh, self.label
-        for widget in (self.action, self.action.mixer, label.material.map, label.material, label,
-                       self.texture, mesh.material, self.attr_position, self.attr_uv,
-                       self.attr_morph, mesh.geometry, mesh):
+        for widget in self.widgets:
             widget.close()
 
     # ------------------------------------------------------------------ updates
     def refresh_texture(self):
         self.texture.data = self._atlas()
-        if len(self.layer.output_shape) == 1:
-            self.label.material.map.string = label_text(self.layer)
-
-    def refresh_label(self):
-        self.label.material.map.color = self.layer.color
 
     def refresh_geometry(self, unit):
         """Re-lay the quads after a close-button change (same number of quads)."""
         self.layout = self._layout(unit)
-        base, morph = self._positions()
-        self.attr_position.array = base
-        self.attr_morph.array = morph
+        closed, opened = self._positions()
+        self.attr_position.array = closed
+        self.attr_morph.array = opened
 
-    def influence(self, now=None):
-        """Where Python believes the morph is now (0 = base layout, 1 = the other)."""
-        start, value, direction, seconds = self._anim
-        now = time.monotonic() if now is None else now
-        return float(np.clip(value + direction * (now - start) / seconds, 0.0, 1.0))
+    def locate(self, status, x, z):
+        """What a point ``(x, z)`` of this layer's plane falls on (``LayerLayout.locate``)."""
+        return self.layout.locate(status, x, z)
 
-    def animate_to(self, status):
-        """Start the browser-side morph toward ``status``; three messages whatever the size."""
-        target = 0.0 if (status == "open") == self.base_open else 1.0
-        now = time.monotonic()
-        current = self.influence(now)
-        if current == target:
-            return
-        direction = 1 if target > current else -1
-        seconds = self.layer.anime_time / 1000.0
-        action = self.action
-        with action.hold_sync():  # one state message
-            action.timeScale = direction * CLIP_SECONDS / seconds
-            if current in (0.0, 1.0):
-                # At rest: say exactly where to start, since the browser may hold the other end.
-                # The browser echoes `time` back, so the trait may already equal the value we
-                # need and would then not be sent: pass through another value to force it.
-                action.time = -1.0
-                action.time = current * CLIP_SECONDS
-            # Mid-way, the browser just reverses from wherever it is: no jump.
-        action.pause()  # drops the previous frame hook, so hooks never pile up
-        action.play()
-        self._anim = (now, current, direction, seconds)
 
-    def locate(self, world_point):
-        """What a clicked world point falls on in this layer (see ``LayerLayout.locate``)."""
-        x, _, z = np.asarray(world_point, float) - self.position
-        return self.layout.locate(self.layer.status, x, z)
+def _line_object(n_points, color, opacity, render_order):
+    attr = p3.BufferAttribute(array=np.zeros((max(n_points, 2), 3), np.float32))
+    line = p3.LineSegments(
+        p3.BufferGeometry(attributes={"position": attr}),
+        p3.LineBasicMaterial(color=color, transparent=True, opacity=opacity, depthTest=False),
+        renderOrder=render_order, frustumCulled=False,
+    )
+    return line, attr
 
 
 class Scene:
-    """Every layer of a model as a mesh, with camera, orbit controls and click pickers."""
+    """Every drawn layer as a mesh, the links between them, camera and orbit controls."""
 
     def __init__(self, model, *, width, height, background, aggregation, normalize, hide=(),
-                 colormap="layer", projector=False):
+                 colormap="layer", projector=False, fold=True):
         self.model = model
-        self.hide = set(hide)
+        self.hide = tuple(hide)
+        self.fold = fold
+        self.width, self.height = width, height
         self.options = {"aggregation": aggregation, "normalize": normalize, "colormap": colormap,
                         "projector": projector}
-        self.clip = _shared_clip()
-        self.action_layout = widgets.Layout()
         self.group = p3.Group()
-        self.camera = p3.PerspectiveCamera(fov=45, aspect=width / height, near=0.5, far=50000)
+        self.camera = p3.PerspectiveCamera(fov=geo.FOV, aspect=width / height, near=0.5, far=50000)
         self.orbit = p3.OrbitControls(controlling=self.camera)
-        # A click is a mousedown and a click at the same spot: the "click" of a drag lands elsewhere.
-        self.press = p3.Picker(controlling=self.group, event="mousedown", all=True)
-        self.click = p3.Picker(controlling=self.group, event="click", all=True)
         self.scene = p3.Scene(children=[self.group, self.camera], background=background)
         self.renderer = p3.Renderer(
-            camera=self.camera, scene=self.scene, controls=[self.orbit, self.press, self.click],
+            camera=self.camera, scene=self.scene, controls=[self.orbit],
             width=width, height=height, antialias=True,
         )
+        self.hover, _ = _line_object(2 * HOVER_SEGMENTS, "#FFFFFF", 0.9, 3)
+        self._outline = None
         self.layers = {}
+        self.links = None
         self.build()
 
     def build(self):
         """(Re)create every layer mesh from the model's current shapes and values."""
         old = list(self.layers.values())
-        everything = self.model.layers
-        layers = [layer for layer in everything
-                  if layer.name not in self.hide and layer.layer_type not in self.hide]
+        old_links = self.links
+        self.diagram = dia = dg.build(self.model, hide=self.hide, fold=self.fold)
         self.unit = geo.model_unit([layer.output_shape for layer in self.model.inputs])
-        shapes = [geo.display_shape(layer.output_shape) for layer in layers]
-        level = geo.levels(everything, layers)
-        depths = [s[0] * self.unit for s in shapes]
-        # Labels readable from the default camera, yet never taller than the gaps between layers.
-        gaps = geo.level_pitches(depths, level) if max(level) else [80.0]
-        height = float(np.clip(0.4 * min(gaps), 6.0, 0.11 * geo.MODEL_WIDTH))
-        if self.options["projector"]:  # for the back row of a lecture hall
-            height *= 1.8
-        self.options["label_height"] = height
-        # Side-by-side layers (branches) keep room for their labels, which sit on their right;
-        # a layer alone on its level stays centred, so a plain stack lines up.
-        crowded = [level.count(lev) > 1 for lev in level]
-        widths = [s[1] * self.unit + (0.04 * geo.MODEL_WIDTH + label_width(label_text(layer), height)
-                                      if busy else 0.0)
-                  for s, layer, busy in zip(shapes, layers, crowded)]
-        positions = geo.layer_positions(widths, level, depths)
-        positions[:, 0] -= [w / 2 - s[1] * self.unit / 2 for w, s in zip(widths, shapes)]
-        self.layers = {
-            layer.name: LayerMesh(layer, self.unit, pos, self.clip, self.options, self.action_layout)
-            for layer, pos in zip(layers, positions)
-        }
-        self.group.children = tuple(obj for lm in self.layers.values() for obj in lm.objects)
+        layers = {}
+        for layer in dia.layers:
+            layers[layer.name] = LayerMesh(layer, self.unit, (0.0, 0.0, 0.0), self.options,
+                                           dia.folded.get(layer.name, ()))
+        self.layers = layers
+        self.plan = self._plan()
+        self.arrangement = geo.arrange(self.plan, self.open_flags())
+        for lm, pos in zip(self.layers.values(), self.arrangement.positions):
+            lm.position = pos
+            lm.mesh.position = tuple(float(v) for v in pos)
+        n_links = sum(len(i) for i in dia.inputs)
+        self.links, _ = _line_object(2 * (LINK_POINTS - 1) * n_links, "#8A8A8A", 0.75, 0)
+        self.group.children = (*(lm.mesh for lm in self.layers.values()), self.links, self.hover)
+        self._outline = None
         for lm in old:
             lm.close()
+        if old_links is not None:
+            for widget in (old_links.geometry.attributes["position"], old_links.geometry,
+                           old_links.material, old_links):
+                widget.close()
         self.reset_camera()
+
+    def _plan(self):
+        dia = self.diagram
+        nodes = []
+        for i, (name, lm) in enumerate(self.layers.items()):
+            closed, opened = lm.footprints
+            nodes.append(geo.Node(name, dia.levels[i], dia.inputs[i], closed, opened,
+                                  label_text(lm.layer, lm.folded), name))
+        goal = geo.PROJECTOR_PX if self.options["projector"] else geo.LABEL_PX
+        return geo.make_plan(nodes, width=self.width, height=self.height,
+                             open_flags=self.open_flags(), label_px_goal=goal)
+
+    def open_flags(self, status=None):
+        """One bool per drawn layer: open? (``status`` maps names to statuses; default: now)."""
+        return [(status or {}).get(name, lm.layer.status) == "open" for name, lm in self.layers.items()]
+
+    def home(self, status=None):
+        """The default camera ``(position, target)`` for the statuses (default: as they are)."""
+        arr = geo.arrange(self.plan, self.open_flags(status))
+        return geo.frame(geo.screen_extent(arr), self.width / self.height)
+
+    def reset_camera(self):
+        position, target = self.home()
+        self.camera.position = tuple(float(v) for v in position)
+        self.camera.lookAt(tuple(float(v) for v in target))
+        self.orbit.target = tuple(float(v) for v in target)
 
     def close(self):
         for lm in self.layers.values():
             lm.close()
-        for widget in (self.renderer, self.press, self.click, self.orbit, self.scene, self.camera,
-                       self.group, *self.clip.tracks, self.clip, self.action_layout):
+        for widget in (self.renderer, self.orbit, self.scene, self.camera, self.group):
             widget.close()
 
-    def reset_camera(self):
-        """Frame the model as if every layer were open (within limits, see ``layout.framing``)."""
-        boxes = []
-        for extent in ("closed_extent", "open_extent"):
-            lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
-            for lm in self.layers.values():
-                xmin, xmax, zmin, zmax = getattr(lm.layout, extent)
-                xmax = max(xmax, lm.label_right)  # keep the labels in view too
-                lo = np.minimum(lo, lm.position + (xmin, 0, zmin))
-                hi = np.maximum(hi, lm.position + (xmax, 0, zmax))
-            boxes += [lo, hi]
-        position, target = geo.default_camera(*geo.framing(*boxes), self.camera.aspect)
-        # Move the model so that what the camera looks at is the origin: OrbitControls then
-        # orbits the right point even where its `target` state arrives late (seen under Voila).
-        self.origin = np.asarray(target, float)
-        self.group.position = tuple(-self.origin)
-        self.camera.position = tuple(np.asarray(position) - self.origin)
-        self.camera.lookAt((0.0, 0.0, 0.0))
-        self.orbit.target = (0.0, 0.0, 0.0)
+    # ------------------------------------------------------------------ geometry as data
+    def boxes(self, status=None):
+        """World boxes of every drawn layer's maps, label and button, for the statuses."""
+        arr = geo.arrange(self.plan, self.open_flags(status))
+        out = {}
+        for i, (name, lm) in enumerate(self.layers.items()):
+            is_open = self.open_flags(status)[i]
+            button = None
+            if is_open and lm.layout.button_visible and lm.layout.channels > 1:
+                bx, bz, r = lm.layout.button
+                x, y, z = arr.positions[i]
+                button = (x + bx - r, y, z + bz - r, x + bx + r, y + _EPS, z + bz + r)
+            out[name] = {"maps": arr.map_box(i), "label": arr.label_box(i), "button": button}
+        return out
 
-    def screen_point(self, layer_name, x, z):
-        """Canvas pixel ``(px, py)`` of the point ``(x, z)`` of a layer's plane (default camera)."""
-        lm = self.layers[layer_name]
-        world = lm.position + (x, 0.0, z) - self.origin
-        ndc = geo.project(world, self.camera.position, self.orbit.target, self.camera.fov,
-                          self.camera.aspect)[0]
-        w, h = self.renderer.width, self.renderer.height
-        return float((ndc[0] + 1) / 2 * w), float((1 - ndc[1]) / 2 * h)
+    def screen_boxes(self, status=None):
+        """``boxes`` projected to canvas pixels ``(x0, y0, x1, y1)`` for the default camera."""
+        arr = geo.arrange(self.plan, self.open_flags(status))
+        eye, aim = geo.frame(geo.screen_extent(arr), self.width / self.height)
+        out = {}
+        for name, box in self.boxes(status).items():
+            i = list(self.layers).index(name)
+            entry = {key: (None if b is None else self._project_box(b, eye, aim))
+                     for key, b in box.items() if key != "label"}
+            ax, ay = self._to_pixels(arr.label_anchor(i), eye, aim)
+            px = geo.label_px(arr, i, eye, aim, geo.FOV, self.height)
+            entry["label"] = (ax, ay - px / 2, ax + px * arr.label_width[i] / arr.label_h, ay + px / 2)
+            entry["label_px"] = px
+            out[name] = entry
+        return out
+
+    def _to_pixels(self, point, eye, aim):
+        ndc = geo.project(point, eye, aim, geo.FOV, self.width / self.height)[0]
+        return float((ndc[0] + 1) / 2 * self.width), float((1 - ndc[1]) / 2 * self.height)
+
+    def _project_box(self, box, eye, aim):
+        x0, y0, z0, x1, y1, z1 = box
+        corners = [(x, y, z) for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)]
+        pts = [self._to_pixels(c, eye, aim) for c in corners]
+        xs, ys = zip(*pts)
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    def screen_point(self, layer_name, x, z, status=None):
+        """Canvas pixel ``(px, py)`` of the point ``(x, z)`` of a layer's plane, at the default
+        camera for the statuses (default: as they are)."""
+        arr = geo.arrange(self.plan, self.open_flags(status))
+        eye, aim = geo.frame(geo.screen_extent(arr), self.width / self.height)
+        i = list(self.layers).index(layer_name)
+        return self._to_pixels(arr.positions[i] + (x, 0.0, z), eye, aim)
 
     def highlight(self, layer_name, channel, rows, cols):
-        """Outline input rows x cols of one map of a layer (its aggregate when closed); one
-        scene-wide line object, created on first use."""
+        """Outline input rows x cols of one map of a layer (its aggregate when closed): one
+        line object, a child of that layer's mesh so that it moves with the layer."""
         lm = self.layers.get(layer_name)
         if lm is None:
             return
@@ -326,27 +293,17 @@ class Scene:
         z1 = cz - md / 2 + (max(rows) + 1) * md / lay.rows
         y = 4 * _EPS
         corners = [(x0, z0), (x1, z0), (x1, z1), (x0, z1)]
-        segments = np.array([(*lm.position - self.origin + (x, y, z),) for a, b in zip(corners, corners[1:] + corners[:1])
+        segments = np.array([(x, y, z) for a, b in zip(corners, corners[1:] + corners[:1])
                              for x, z in (a, b)], np.float32)
-        if getattr(self, "_outline", None) is None:
-            self._outline_attr = p3.BufferAttribute(array=segments)
-            self._outline = p3.LineSegments(
-                p3.BufferGeometry(attributes={"position": self._outline_attr}),
-                p3.LineBasicMaterial(color="#FFFFFF", depthTest=False), renderOrder=2,
-                frustumCulled=False)
-            self.scene.children = (*self.scene.children, self._outline)
-        else:
-            self._outline_attr.array = segments
+        if self._outline is None:
+            self._outline, self._outline_attr = _line_object(8, "#FFFFFF", 1.0, 2)
+        self._outline_attr.array = segments
+        for other in self.layers.values():
+            if other is not lm and self._outline in other.mesh.children:
+                other.mesh.children = ()
+        lm.mesh.children = (self._outline,)
 
-    def pick(self, picked):
-        """The first layer content along a click ray: ``(LayerMesh, what)`` or ``(None, None)``."""
-        by_id = {lm.mesh.model_id: lm for lm in self.layers.values()}
-        for hit in picked:
-            ref = hit.get("object")
-            model_id = ref.model_id if hasattr(ref, "model_id") else str(ref).replace("IPY_MODEL_", "")
-            lm = by_id.get(model_id)
-            if lm is not None:
-                what = lm.locate(np.asarray(hit["point"], float) + self.origin)  # to model space
-                if what is not None:
-                    return lm, what
-        return None, None
+    def clear_highlight(self):
+        for lm in self.layers.values():
+            if lm.mesh.children:
+                lm.mesh.children = ()

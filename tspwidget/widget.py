@@ -12,6 +12,8 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets as t
 
+from .controller import SceneController
+from .core import diagram
 from .core import inspect
 from .core import model as core_model
 from .core._validation import as_choice, as_int
@@ -21,8 +23,6 @@ from .core.textures import AGGREGATIONS, COLORMAPS, NORMALIZATIONS, colorbar_css
 from .panel import panel_html
 from .scene import Scene
 
-_CLICK_TOLERANCE = 1e-3  # of the model width: farther apart, mousedown and click were a drag
-_NO_POINT = (0.0, -1e9, 0.0)  # a picker point no real click can produce
 
 
 class ModelView(widgets.VBox):
@@ -46,6 +46,13 @@ class ModelView(widgets.VBox):
     hide : iterable of str
         Layer types (e.g. ``"BatchNorm"``, ``"Activation"``) or names not to draw; the layers
         around them close up. Hidden layers still compute.
+    fold : bool
+        Draw BatchNorm / activation / padding layers that directly follow a convolution inside
+        that convolution's node (its label says ``+BN +ReLU6``). Their outputs stay in
+        ``selected`` and ``inspect``.
+    follow : bool
+        After a layer opens, ease the camera to frame it (``focus(None)`` or the "whole model"
+        button eases back); ``False`` keeps the camera still.
     """
 
     layer_status = t.Dict(help="{layer name: 'open' | 'close'}; assign to open or close layers.")
@@ -55,9 +62,11 @@ class ModelView(widgets.VBox):
     normalize = t.Unicode("map", help="Brightness scale per 'map' or per 'layer'.")
     colormap = t.Unicode("layer", help="'layer' (its colour, dark to bright) or 'viridis' (colour-blind safe).")
     projector = t.Bool(False, help="Large labels and text, for projectors.")
+    follow = t.Bool(True, help="Frame a layer with the camera when it opens.")
 
     def __init__(self, model, *, aggregation="mean", normalize="map", width=800, height=500,
-                 background="#000000", hide=(), colormap="layer", projector=False, **kwargs):
+                 background="#000000", hide=(), colormap="layer", projector=False, fold=True,
+                 follow=True, **kwargs):
         if not isinstance(model, core_model._BaseModel):
             raise TypeError(f"`model` must be a tspwidget Sequential or Model, got {model!r}.")
         if not model.is_initialized:
@@ -69,33 +78,44 @@ class ModelView(widgets.VBox):
         width, height = as_int(width, "width", minimum=50), as_int(height, "height", minimum=50)
         hide = self._as_hide(model, hide)
         colormap = as_choice(colormap, "colormap", COLORMAPS)
-        if not isinstance(projector, bool):
-            raise TypeError(f"`projector` must be True or False, got {projector!r}.")
+        for name, value in (("projector", projector), ("fold", fold), ("follow", follow)):
+            if not isinstance(value, bool):
+                raise TypeError(f"`{name}` must be True or False, got {value!r}.")
         self.model = model
         self.scene = Scene(model, width=width, height=height, background=to_hex(background, "background"),
                            aggregation=aggregation, normalize=normalize, hide=hide,
-                           colormap=colormap, projector=projector)
+                           colormap=colormap, projector=projector, fold=fold)
+        sc = self.scene
+        self.controller = SceneController(scene=sc.scene, camera=sc.camera, orbit=sc.orbit,
+                                          hover=sc.hover, links=sc.links, follow=follow,
+                                          layout=widgets.Layout(grid_area="scene"))
+        self._push_scene()
+        self.controller.observe(self._on_controller_status, "status")
+        self.controller.on_msg(self._on_controller_message)
         self.info = widgets.HTML(value=self._info_text(None))
         self.colorbar = widgets.HTML()
         # The arithmetic inspector and cost panel, beside the scene once a depthwise map is clicked.
         self.panel = widgets.HTML(layout=widgets.Layout(
             display="none", width="340px", min_width="300px", overflow="auto",
             max_height=f"{height}px", padding="0 0 0 8px"))
-        # The panel wraps below the scene when the notebook is too narrow for both side by side.
-        row = widgets.HBox([self.scene.renderer, self.panel],
-                           layout=widgets.Layout(flex_flow="row wrap"))
+        # The controller's overlay (labels, hover caption, "whole model") lies on the canvas: both
+        # fill the same grid cell. The panel wraps below when the notebook is too narrow.
+        sc.renderer.layout.grid_area = "scene"
+        stage = widgets.GridBox([sc.renderer, self.controller], layout=widgets.Layout(
+            grid_template_areas='"scene"', grid_template_columns=f"{width}px",
+            grid_template_rows=f"{height}px"))
+        row = widgets.HBox([stage, self.panel], layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__(children=[row, self.colorbar, self.info], **kwargs)
+        self.add_class("tsp-view")
         self.aggregation, self.normalize, self.colormap = aggregation, normalize, colormap
         self.projector = projector
+        self.follow = follow
+        t.link((self, "follow"), (self.controller, "follow"))
         self._update_colorbar()
         self._select_callbacks = widgets.CallbackDispatcher()
-        self._press = None
-        self._resetting = False
         self._sync_status_trait()
         self._watch_layers()
         model.add_observer(self._on_model_change)
-        self.scene.press.observe(self._on_press, "point")
-        self.scene.click.observe(self._on_click, "point")
 
     def __repr__(self):  # the default repr would walk every trait of every child
         return f"<ModelView of {self.model.name!r}: {len(self.model.layers)} layers>"
@@ -157,8 +177,37 @@ class ModelView(widgets.VBox):
         """New meshes for every layer (shapes or label sizes changed)."""
         self._unwatch_layers()
         self.scene.build()
+        self._push_scene()
         self._watch_layers()
         self._sync_status_trait()
+
+    def _push_scene(self):
+        """Everything the browser controller needs about the scene as it is now (one message)."""
+        sc, ctl = self.scene, self.controller
+        plan = sc.plan.to_json()
+        index = {name: i for i, name in enumerate(sc.layers)}
+        geometry = []
+        for node, (name, lm) in zip(plan["nodes"], sc.layers.items()):
+            node["color"] = lm.layer.color
+            lay = lm.layout
+            entry = {"rows": int(lay.rows), "cols": int(lay.cols),
+                     "map_size": [float(v) for v in lay.map_size],
+                     "centers": [float(v) for v in lay.centers.reshape(-1)],
+                     "button": [float(v) for v in lay.button],
+                     "button_visible": bool(lay.button_visible and lay.channels > 1)}
+            if lm.layer.layer_type == "DepthwiseConv2d" and lm.layer.inbound_layers:
+                src = sc.diagram.owner.get(lm.layer.inbound_layers[0].name)
+                if src in index:
+                    entry["source"] = {"node": index[src], "group": int(lm.layer.depth_multiplier)}
+            geometry.append(entry)
+        with ctl.hold_sync():
+            ctl.meshes = [lm.mesh for lm in sc.layers.values()]
+            ctl.links = sc.links
+            ctl.plan = plan
+            ctl.geometry = geometry
+            ctl.size = {"width": sc.width, "height": sc.height}
+            ctl.status = {name: lm.layer.status for name, lm in sc.layers.items()}
+            ctl.anime = {name: float(lm.layer.anime_time) for name, lm in sc.layers.items()}
 
     def _update_colorbar(self):
         """A bar of the colour scale under the scene, with what its ends mean."""
@@ -194,15 +243,35 @@ class ModelView(widgets.VBox):
         if attribute == "status":
             self._sync_status_trait()
         lm = self.scene.layers.get(layer.name)
-        if lm is None or lm.layer is not layer:  # a hidden layer
+        if lm is None or lm.layer is not layer:  # a hidden or folded layer
             return
+        ctl = self.controller
         if attribute == "status":
-            lm.animate_to(new)
+            if new == "close" and self._outlined_by == layer.name:
+                self.scene.clear_highlight()
+                self._outlined_by = None
+            ctl.status = {**ctl.status, layer.name: new}  # the browser animates it
+        elif attribute == "anime_time":
+            ctl.anime = {**ctl.anime, layer.name: float(new)}
         elif attribute == "color":
             lm.refresh_texture()
-            lm.refresh_label()
+            self._push_scene()
         elif attribute == "close_button":
             lm.refresh_geometry(self.scene.unit)
+            self.scene.plan = self.scene._plan()
+            self._push_scene()
+
+    def _on_controller_status(self, change):
+        """A click in the browser opened or closed a layer: tell the layer (and so every view)."""
+        for name, status in change["new"].items():
+            if change["old"].get(name) != status and name in self.scene.layers:
+                layer = self.scene.layers[name].layer
+                layer.open_layer() if status == "open" else layer.close_layer()
+
+    def _on_controller_message(self, _widget, content, _buffers):
+        if content.get("event") == "select" and content.get("layer") in self.scene.layers:
+            self._select(self.scene.layers[content["layer"]].layer, int(content["channel"]),
+                         int(content["row"]), int(content["col"]))
 
     def _on_model_change(self, model, event, old, new):
         if event == "init":
@@ -221,41 +290,31 @@ class ModelView(widgets.VBox):
         finally:
             self._syncing = False
 
-    # ------------------------------------------------------------------ clicks
-    def _nearest_point(self, picker):
-        return np.asarray(picker.picked[0]["point"], float) if picker.picked else None
+    # ------------------------------------------------------------------ camera and geometry
+    def focus(self, name=None):
+        """Ease the camera to frame layer ``name`` whole (open or not); ``None``: the whole model."""
+        if name is not None and name not in self.scene.layers:
+            raise ValueError(f"`name` {name!r} is not a drawn layer of {self.model.name!r}; drawn: "
+                             f"{list(self.scene.layers)} (folded and hidden layers have no node).")
+        with self.controller.hold_sync():
+            self.controller.focus = name
+            self.controller.camera_moved = False
 
-    def _on_press(self, change):
-        if not self._resetting:
-            self._press = self._nearest_point(self.scene.press)
+    @property
+    def focused(self):
+        """The layer the camera frames (``None``: the whole model)."""
+        return self.controller.focus
 
-    def _on_click(self, change):
-        if self._resetting:
-            return
-        picker = self.scene.click
-        point = self._nearest_point(picker)
-        press, self._press = self._press, None
-        # Reset the pickers' points, so that an identical next click is still a change that
-        # reaches Python (the browser only sends what differs from the last state).
-        self._resetting = True
-        try:
-            for p in (self.scene.press, self.scene.click):
-                p.point = _NO_POINT
-        finally:
-            self._resetting = False
-        if point is None or press is None:
-            return
-        if np.linalg.norm(point - press) > _CLICK_TOLERANCE * 100:
-            return  # the camera moved between press and release: a drag, not a click
-        lm, what = self.scene.pick(picker.picked)
-        if lm is None:
-            return
-        if what[0] == "aggregate":
-            lm.layer.open_layer()
-        elif what[0] == "button":
-            lm.layer.close_layer()
-        elif what[0] == "map":
-            self._select(lm.layer, *what[1:])
+    def boxes(self):
+        """World boxes ``(x0, y0, z0, x1, y1, z1)`` of every drawn layer's ``"maps"``, ``"label"``
+        and ``"button"`` (None when closed), for the statuses as they will be once running
+        animations end."""
+        return self.scene.boxes()
+
+    def screen_boxes(self):
+        """``boxes()`` projected to this view's pixels ``(x0, y0, x1, y1)`` for the default
+        camera (the one that frames the whole model), plus each label's ``"label_px"`` height."""
+        return self.scene.screen_boxes()
 
     def _select(self, layer, channel, row, col):
         values = layer.neural_value
@@ -269,6 +328,9 @@ class ModelView(widgets.VBox):
                 info.update(value=float(m[row, col]), min=float(np.nanmin(m)) if np.isfinite(m).any() else float("nan"),
                             max=float(np.nanmax(m)) if np.isfinite(m).any() else float("nan"),
                             mean=float(np.mean(m)))
+        folded = diagram.folded_values(self.scene.diagram, layer.name, channel, row, col)
+        if folded:
+            info["folded"] = folded
         self.selected = info
         self.info.value = self._info_text(info)
         if layer.layer_type == "DepthwiseConv2d" and values is not None:
@@ -283,6 +345,8 @@ class ModelView(widgets.VBox):
         """
         if isinstance(layer, str):
             layer = self.model.get_layer(layer)
+        if layer.layer_type != "DepthwiseConv2d":
+            raise TypeError(f"`layer` must be a DepthwiseConv2d, got {layer.name!r} ({layer.layer_type}).")
         breakdown = inspect.depthwise_breakdown(layer, channel, row, col)
         costs = inspect.conv_costs(layer.input_shape, layer.kernel_size,
                                    depth_multiplier=layer.depth_multiplier, strides=layer.strides,
@@ -290,9 +354,11 @@ class ModelView(widgets.VBox):
                                    use_bias=layer.use_bias)
         self.panel.value = panel_html(breakdown, costs)
         self.panel.layout.display = None
-        source = layer.inbound_layers[0]
-        self.scene.highlight(source.name, breakdown["input_channel"], breakdown["input_rows"],
-                             breakdown["input_cols"])
+        source = self.scene.diagram.owner.get(layer.inbound_layers[0].name)
+        if source is not None:
+            self.scene.highlight(source, breakdown["input_channel"], breakdown["input_rows"],
+                                 breakdown["input_cols"])
+            self._outlined_by = layer.name
         return breakdown
 
     def save_html(self, path, title=None):
@@ -316,10 +382,13 @@ class ModelView(widgets.VBox):
         """Call ``callback(selected_dict)`` whenever a feature map is clicked."""
         self._select_callbacks.register_callback(callback, remove=remove)
 
+    _outlined_by = None  # the layer whose inspected window is outlined
+
     def _info_text(self, info):
         if info is None:
             return ("<span style='font-size:90%'>Click a closed layer to open it, the round X to "
-                    "close it, a map to select it; drag to orbit, scroll to zoom.</span>")
+                    "close it, a map to select it; drag to orbit, scroll to zoom, right-drag to "
+                    "pan.</span>")
         parts = [f"<b>{html.escape(info['layer'])}</b> ({info['layer_type']})",
                  f"map {info['channel']}"]
         if "input_channel" in info:
@@ -328,6 +397,8 @@ class ModelView(widgets.VBox):
         if "value" in info:
             parts.append(f"value {info['value']:.4g}; map min {info['min']:.4g}, "
                          f"max {info['max']:.4g}, mean {info['mean']:.4g}")
+        for name, value in info.get("folded", {}).items():
+            parts.append(f"after {html.escape(name)}: {value:.4g}")
         return " · ".join(parts)
 
     def close(self):
@@ -337,6 +408,7 @@ class ModelView(widgets.VBox):
             self.model.remove_observer(self._on_model_change)
         if getattr(self, "scene", None) is not None:
             self.scene.close()
+            self.controller.close()
             self.info.close()
         super().close()
 

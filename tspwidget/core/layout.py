@@ -219,65 +219,6 @@ def levels(layers, shown=None):
     return [level[id(layer)] for layer in layers if id(layer) in shown_ids]
 
 
-MIN_PITCH = 24.0  # the closest two levels get, for deep models whose maps become small
-
-
-def level_pitches(depths, layer_levels):
-    """Gaps between consecutive levels: ``LAYER_PITCH`` for pictures as deep as the input, less
-    for the small maps deep in a network, so a 30-layer model is not a tall thin needle."""
-    n_levels = max(layer_levels) + 1
-    deepest = [max(d for d, l in zip(depths, layer_levels) if l == lev) for lev in range(n_levels)]
-    return [float(np.clip(0.8 * max(a, b), MIN_PITCH, LAYER_PITCH))
-            for a, b in zip(deepest, deepest[1:])]
-
-
-def layer_positions(widths, layer_levels, depths=None):
-    """``(n, 3)`` layer centres: levels stacked along +y and centred on 0, siblings side by side.
-
-    ``depths`` (the z extent of each closed layer) shortens the gaps between small layers; without
-    it every gap is ``LAYER_PITCH``.
-    """
-    n_levels = max(layer_levels) + 1
-    pitches = (level_pitches(depths, layer_levels) if depths is not None
-               else [LAYER_PITCH] * (n_levels - 1))
-    ys = np.concatenate([[0.0], np.cumsum(pitches)])
-    ys -= (ys[0] + ys[-1]) / 2
-    pos = np.zeros((len(widths), 3))
-    for lev in range(n_levels):
-        members = [i for i, l in enumerate(layer_levels) if l == lev]
-        total = sum(widths[i] for i in members) + LEVEL_GAP * (len(members) - 1)
-        x = -total / 2
-        for i in members:
-            pos[i] = (x + widths[i] / 2, ys[lev], 0.0)
-            x += widths[i] + LEVEL_GAP
-    return pos
-
-
-def framing(closed_lo, closed_hi, open_lo, open_hi, max_zoom_out=3.0):
-    """The box a default camera frames: the model as if every layer were open, but never more
-    than ``max_zoom_out`` times the closed model's size per axis (then centred on it)."""
-    c_lo, c_hi = np.asarray(closed_lo, float), np.asarray(closed_hi, float)
-    o_lo, o_hi = np.asarray(open_lo, float), np.asarray(open_hi, float)
-    centre, half = (c_lo + c_hi) / 2, (c_hi - c_lo) / 2
-    limit = np.maximum(half * max_zoom_out, 1e-9)
-    return np.maximum(o_lo, centre - limit), np.minimum(o_hi, centre + limit)
-
-
-def default_camera(extent_min, extent_max, aspect, fov=45.0, elevation=40.0):
-    """Camera position and target that frame a box, seen from the front and ``elevation`` above."""
-    lo, hi = np.asarray(extent_min, float), np.asarray(extent_max, float)
-    target = (lo + hi) / 2
-    half = (hi - lo) / 2
-    el = math.radians(elevation)
-    # Projected half-height of the box from that elevation, and half-width.
-    half_h = half[1] * math.cos(el) + half[2] * math.sin(el)
-    half_w = half[0]
-    tan = math.tan(math.radians(fov) / 2)
-    dist = max(half_h / tan, half_w / (tan * aspect)) * 1.15 + half[2] * math.cos(el)
-    position = target + dist * np.array([0.0, math.sin(el), math.cos(el)])
-    return tuple(float(v) for v in position), tuple(float(v) for v in target)
-
-
 def project(points, camera_position, target, fov=45.0, aspect=1.0):
     """Normalised device coordinates ``(n, 2)`` of world points, for a camera aimed at ``target``.
 
@@ -294,3 +235,338 @@ def project(points, camera_position, target, fov=45.0, aspect=1.0):
     depth = d @ forward
     tan = math.tan(math.radians(fov) / 2)
     return np.stack([(d @ right) / (depth * tan * aspect), (d @ up) / (depth * tan)], axis=1)
+
+
+# --------------------------------------------------------------------------- the whole model
+#
+# The model is drawn as a diagram: levels (longest path from an input) stack along +y, siblings of
+# one level sit side by side, and a deep model wraps into several columns (left to right, each
+# read bottom to top) so that it fills a wide canvas. Everything is seen by a camera looking down
+# at ELEVATION degrees, and room is measured *on screen*: a point (x, y, z) lands at height
+# v = y cos(el) - z sin(el) (orthographic view), so a flat map of depth d covers d sin(el) of
+# screen height and levels are spaced so that their bands (maps and labels) never meet. Opening
+# a layer widens its band, which moves the levels above it up (and its column's neighbours
+# aside): ``arrange`` is that rule, and js/controller.js runs the very same one in the browser.
+
+ELEVATION = 32.0  # degrees the default camera looks down on the model
+FOV = 30.0  # narrower than TensorSpace's 45: far layers shrink less, so deep models stay legible
+CHAR_WIDTH = 0.62  # label width per character, in label heights (monospace: 0.6)
+LABEL_GAP = 0.7  # between a layer's maps and its label, in label heights
+LEVEL_GAP = 0.4  # free screen height between two levels' bands, in label heights
+SIBLING_GAP = 1.5  # between side-by-side layers of a level
+COLUMN_GAP = 2.0  # between the columns of a wrapped model (connection lines run there)
+SLAB = 0.04  # thickness of a closed layer's slab, in map widths
+FRAME_MARGIN = 1.06  # the default camera leaves this much room around the model
+LABEL_PX = 13.0  # label height on screen at the default camera (projector: PROJECTOR_PX)
+PROJECTOR_PX = 20.0
+MIN_LABEL_PX = 11.0
+FIT_TOLERANCE = 0.005
+MAX_LABEL_H = 100 * MODEL_WIDTH
+
+
+@dataclass(frozen=True)
+class Node:
+    """One drawn layer: its footprints (x-z extents in its own frame) closed and open."""
+
+    name: str
+    level: int
+    inputs: tuple  # indexes of the nodes it reads from
+    closed: tuple  # (xmin, xmax, zmin, zmax)
+    opened: tuple
+    full: str  # label text: everything
+    short: str  # label text when the model is crowded: the name
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``arrange`` needs: nodes, the column of each level, label size and the camera."""
+
+    nodes: tuple
+    level_column: tuple  # column of each level
+    label_h: float  # world height of label text for the statuses the plan was made for
+    short_labels: bool
+    aspect: float
+    label_px: float = LABEL_PX  # label height on screen at the default camera, whatever is open
+    height_px: float = 500.0  # canvas height
+    elevation: float = ELEVATION
+    fov: float = FOV
+
+    def label(self, i):
+        node = self.nodes[i]
+        return node.short if self.short_labels else node.full
+
+    def to_json(self):
+        """The plan as plain data, for the browser controller (same field names)."""
+        return {
+            "nodes": [{"name": n.name, "level": n.level, "inputs": list(n.inputs),
+                       "closed": [float(v) for v in n.closed], "opened": [float(v) for v in n.opened],
+                       "label": self.label(i), "full": n.full}
+                      for i, n in enumerate(self.nodes)],
+            "level_column": list(self.level_column), "label_h": self.label_h,
+            "label_px": self.label_px, "height_px": self.height_px,
+            "aspect": self.aspect, "elevation": self.elevation, "fov": self.fov,
+            "constants": {"CHAR_WIDTH": CHAR_WIDTH, "LABEL_GAP": LABEL_GAP, "LEVEL_GAP": LEVEL_GAP,
+                          "SIBLING_GAP": SIBLING_GAP, "COLUMN_GAP": COLUMN_GAP, "SLAB": SLAB,
+                          "FRAME_MARGIN": FRAME_MARGIN, "FIT_TOLERANCE": FIT_TOLERANCE,
+                          "MAX_LABEL_H": MAX_LABEL_H},
+        }
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """Where every node sits for one set of statuses, and the screen bands used to place it."""
+
+    positions: np.ndarray  # (n, 3) node origins
+    footprints: np.ndarray  # (n, 4) the footprint in use (open or closed)
+    label_width: np.ndarray  # (n,) world width of each label
+    label_h: float
+    elevation: float
+
+    def label_anchor(self, i):
+        """World point of a label's left end, mid-height: right of the maps, on the layer's axis."""
+        x, y, z = self.positions[i]
+        return np.array([x + self.footprints[i][1] + LABEL_GAP * self.label_h, y, z])
+
+    def map_box(self, i):
+        x, y, z = self.positions[i]
+        x0, x1, z0, z1 = self.footprints[i]
+        t = SLAB * (x1 - x0)
+        return (x + x0, y, z + z0, x + x1, y + t, z + z1)
+
+    def label_box(self, i):
+        ax, ay, az = self.label_anchor(i)
+        h = self.label_h
+        return (ax, ay - h / 2, az, ax + self.label_width[i], ay + h / 2, az)
+
+
+def _bands(footprint, label_h, se, ce):
+    """(screen height above, below) a node's axis: its maps seen at the elevation, its label."""
+    x0, x1, z0, z1 = footprint
+    slab = SLAB * (x1 - x0) * ce
+    up = max(-z0 * se + slab, label_h / 2)
+    down = max(z1 * se, label_h / 2)
+    return up, down
+
+
+def arrange(plan, open_flags):
+    """Node positions for the statuses ``open_flags`` (one bool per node): see the section note.
+
+    Labels are world objects (they zoom with the scene), but their world height is chosen for
+    each set of statuses so that at the default camera they are ``plan.label_px`` pixels high
+    (a secant search, the same in js/controller.js): opening a big grid makes the whole model
+    smaller on screen, and its labels would otherwise become unreadable.
+    """
+    def px(h):
+        arr = _arrange(plan, open_flags, h)
+        eye, aim = frame(screen_extent(arr), plan.aspect, plan.elevation, plan.fov)
+        return arr, min_label_px(arr, eye, aim, plan.fov, plan.height_px)
+
+    goal = plan.label_px
+    h0 = plan.label_h
+    arr0, p0 = px(h0)
+    if abs(p0 / goal - 1) < FIT_TOLERANCE:
+        return arr0
+    h1 = h0 * goal / p0
+    arr1, p1 = px(h1)
+    for _ in range(8):
+        if abs(p1 / goal - 1) < FIT_TOLERANCE or h1 == h0:
+            break
+        slope = (p1 - p0) / (h1 - h0)
+        h2 = h1 + (goal - p1) / slope if slope > 0 else h1 * goal / p1
+        h2 = min(max(h2, h1 / 4), h1 * 4, MAX_LABEL_H)
+        (h0, p0), (h1, (arr1, p1)) = (h1, p1), (h2, px(h2))
+    return arr1
+
+
+def min_label_px(arrangement, eye, aim, fov, height_px):
+    """The smallest label's height on screen, in pixels."""
+    forward = (aim - eye) / np.linalg.norm(aim - eye)
+    anchors = arrangement.positions.copy()
+    anchors[:, 0] += arrangement.footprints[:, 1] + LABEL_GAP * arrangement.label_h
+    depth = float(np.max((anchors - eye) @ forward))
+    focal = height_px / 2 / math.tan(math.radians(fov) / 2)
+    return arrangement.label_h * focal / depth
+
+
+def _arrange(plan, open_flags, h):
+    """``arrange`` with a given label height ``h``."""
+    el = math.radians(plan.elevation)
+    se, ce = math.sin(el), math.cos(el)
+    n = len(plan.nodes)
+    feet = np.array([node.opened if open_flags[i] else node.closed
+                     for i, node in enumerate(plan.nodes)], float).reshape(n, 4)
+    label_w = np.array([len(plan.label(i)) * CHAR_WIDTH * h for i in range(n)])
+    left = feet[:, 0]
+    right = feet[:, 1] + LABEL_GAP * h + label_w
+    by_level = {}
+    for i, node in enumerate(plan.nodes):
+        by_level.setdefault(node.level, []).append(i)
+    positions = np.zeros((n, 3))
+    x_cursor = 0.0
+    for column in range(max(plan.level_column) + 1):
+        x_rel, v_of = {}, {}
+        v, previous_up = 0.0, None
+        for level in (lev for lev, col in enumerate(plan.level_column) if col == column):
+            members = by_level.get(level, [])
+            if len(members) == 1:  # alone: its maps on the column's axis, so a stack lines up
+                x_rel[members[0]] = 0.0
+            else:
+                total = sum(right[i] - left[i] for i in members) + SIBLING_GAP * h * (len(members) - 1)
+                x = -total / 2
+                for i in members:
+                    x_rel[i] = x - left[i]
+                    x += right[i] - left[i] + SIBLING_GAP * h
+            bands = [_bands(feet[i], h, se, ce) for i in members]
+            up, down = max(b[0] for b in bands), max(b[1] for b in bands)
+            if previous_up is not None:
+                v += previous_up + down + LEVEL_GAP * h
+            previous_up = up
+            for i in members:
+                v_of[i] = v
+        if not x_rel:
+            continue
+        col_left = min(x_rel[i] + left[i] for i in x_rel)
+        col_right = max(x_rel[i] + right[i] for i in x_rel)
+        axis = x_cursor - col_left
+        for i in x_rel:
+            positions[i] = (axis + x_rel[i], v_of[i] / ce, 0.0)
+        x_cursor = axis + col_right + COLUMN_GAP * h
+    return Arrangement(positions, feet, label_w, h, plan.elevation)
+
+
+def screen_extent(arrangement, indexes=None):
+    """``(x0, x1, v0, v1, depth_lo, depth_hi)`` of nodes (default all) seen at the elevation:
+    horizontal and screen-vertical range of their maps and labels, and their range along the
+    viewing direction (for the perspective correction in ``frame``)."""
+    el = math.radians(arrangement.elevation)
+    se, ce = math.sin(el), math.cos(el)
+    idx = range(len(arrangement.positions)) if indexes is None else indexes
+    xs, vs, ds = [], [], []
+    for i in idx:
+        x0, y0, z0, x1, y1, z1 = arrangement.map_box(i)
+        lx0, ly0, _, lx1, ly1, _ = arrangement.label_box(i)
+        for x, y, z in ((x0, y0, z0), (x1, y1, z1), (x0, y1, z0), (x1, y0, z1)):
+            xs.append(x)
+            vs.append(y * ce - z * se)
+            ds.append(y * se + z * ce)
+        xs += [lx0, lx1]
+        vs += [ly0 * ce, ly1 * ce]
+        ds += [ly0 * se, ly1 * se]
+    return min(xs), max(xs), min(vs), max(vs), min(ds), max(ds)
+
+
+def frame(extent, aspect, elevation=ELEVATION, fov=FOV, margin=FRAME_MARGIN):
+    """Camera ``(position, target)`` that shows a screen extent whole (see ``screen_extent``).
+
+    The target is the extent's centre on the z = 0 plane; the distance fits both the width and
+    the height, plus the depth by which the nearest parts come closer (and look bigger).
+    """
+    x0, x1, v0, v1, d0, d1 = extent
+    el = math.radians(elevation)
+    se, ce = math.sin(el), math.cos(el)
+    xc, vc = (x0 + x1) / 2, (v0 + v1) / 2
+    target = np.array([xc, vc / ce, 0.0])
+    tan = math.tan(math.radians(fov) / 2)
+    fit = max((v1 - v0) / 2 / tan, (x1 - x0) / 2 / (tan * aspect)) * margin
+    near = max(d1 - (target[1] * se), 0.0)  # how far the nearest point sits in front of the target
+    dist = fit + near
+    position = target + dist * np.array([0.0, se, ce])
+    return position, target
+
+
+def label_px(arrangement, i, camera_position, target, fov, height_px):
+    """On-screen height in pixels of label ``i`` for a camera (labels scale like world objects)."""
+    eye, aim = np.asarray(camera_position, float), np.asarray(target, float)
+    forward = (aim - eye) / np.linalg.norm(aim - eye)
+    depth = float((arrangement.label_anchor(i) - eye) @ forward)
+    focal = height_px / 2 / math.tan(math.radians(fov) / 2)
+    return arrangement.label_h * focal / depth
+
+
+def clean_breaks(nodes):
+    """Levels after which a column may end: every link crossing that point leaves from one node
+    of the level just below, so it can be drawn as one line to the next column."""
+    n_levels = max(node.level for node in nodes) + 1
+    ok = []
+    for lev in range(n_levels - 1):
+        sources = {a for node in nodes for a in node.inputs
+                   if nodes[a].level <= lev < node.level}
+        if len(sources) == 1 and nodes[next(iter(sources))].level == lev:
+            ok.append(lev)
+    return ok
+
+
+def _columns(nodes, k, weights):
+    """Column of each level: ``k`` consecutive runs of about equal weight, cut at clean breaks."""
+    n_levels = max(node.level for node in nodes) + 1
+    cuts = clean_breaks(nodes)
+    total = sum(weights)
+    chosen, acc = [], np.cumsum(weights)
+    for j in range(1, k):
+        goal = total * j / k
+        options = [c for c in cuts if not chosen or c > chosen[-1]]
+        if not options:
+            break
+        chosen.append(min(options, key=lambda c: abs(acc[c] - goal)))
+    column, col = [], 0
+    for lev in range(n_levels):
+        column.append(col)
+        if col < len(chosen) and lev == chosen[col]:
+            col += 1
+    return tuple(column)
+
+
+def make_plan(nodes, *, width, height, open_flags=None, label_px_goal=LABEL_PX, max_columns=8):
+    """Choose the columns, label texts and label size so that, at the default camera for the
+    statuses ``open_flags`` (default all closed), labels are ``label_px_goal`` pixels high and
+    the maps as large as they can be. Full labels are kept unless short ones make the maps
+    much larger (or full ones cannot be read at all)."""
+    nodes = tuple(nodes)
+    aspect = width / height
+    flags = [False] * len(nodes) if open_flags is None else list(open_flags)
+    n_levels = max(node.level for node in nodes) + 1
+    best = {}
+    for short in (False, True):
+        for k in range(1, min(max_columns, n_levels) + 1):
+            found = _label_height(nodes, k, short, aspect, flags, height, label_px_goal)
+            if found is None:
+                continue
+            plan, scale = found
+            if short not in best or scale > best[short][1]:
+                best[short] = (plan, scale)
+    if False in best and (True not in best or best[False][1] >= 0.6 * best[True][1]):
+        return best[False][0]
+    if True in best:
+        return best[True][0]
+    if label_px_goal * 0.9 >= MIN_LABEL_PX:  # a projector's large labels do not fit: smaller ones
+        return make_plan(nodes, width=width, height=height, open_flags=open_flags,
+                         label_px_goal=max(MIN_LABEL_PX, label_px_goal * 0.9), max_columns=max_columns)
+    raise ValueError(f"a {len(nodes)}-layer model cannot be drawn with {MIN_LABEL_PX:g} px labels "
+                     f"on a {width}x{height} canvas; use hide=, fold=True or a larger canvas.")
+
+
+def _level_heights(nodes, flags, h, elevation=ELEVATION):
+    """Screen height each level takes in a column (its band and the gap above it)."""
+    el = math.radians(elevation)
+    se, ce = math.sin(el), math.cos(el)
+    heights = [0.0] * (max(node.level for node in nodes) + 1)
+    for node, is_open in zip(nodes, flags):
+        up, down = _bands(node.opened if is_open else node.closed, h, se, ce)
+        heights[node.level] = max(heights[node.level], up + down + LEVEL_GAP * h)
+    return heights
+
+
+def _label_height(nodes, k, short, aspect, flags, height_px, goal):
+    """With ``k`` columns: the plan whose labels are ``goal`` px at the default camera, and the
+    maps' scale then (pixels per world unit at the target); None if labels cannot get so large."""
+    h = 0.05 * MODEL_WIDTH
+    for _ in range(3):  # the columns depend (a little) on the label height
+        columns = _columns(nodes, k, _level_heights(nodes, flags, h))
+        plan = Plan(nodes, columns, h, short, aspect, goal, height_px)
+        arr = arrange(plan, flags)
+        h = arr.label_h
+    eye, aim = frame(screen_extent(arr), aspect)
+    if min_label_px(arr, eye, aim, FOV, height_px) < goal * (1 - 2 * FIT_TOLERANCE):
+        return None
+    focal = height_px / 2 / math.tan(math.radians(FOV) / 2)
+    return Plan(nodes, columns, h, short, aspect, goal, height_px), focal / float(np.linalg.norm(eye - aim))
