@@ -7,6 +7,7 @@ Writes, next to the Python package (so ``pip install`` needs no node):
   static/require.js            requirejs/require.js                               (AMD loader)
   static/jupyter-threejs.js    jupyter-threejs/dist/index.js                      (named AMD module, three r97)
   static/embed-amd.js          @jupyter-widgets/html-manager/dist/embed-amd.js    (widget manager)
+  static/anywidget.js          anywidget/dist/index.js (named AMD "anywidget")      (anywidget front end)
   static/controller.js         js/controller.js  (the browser controller, live and offline; anywidget ESM)
   static/VERSIONS.json         package versions and sha256 of every file above
 """
@@ -24,8 +25,11 @@ FILES = {
     "jupyter-threejs.js": ("jupyter-threejs", NM / "jupyter-threejs" / "dist" / "index.js"),
     "embed-amd.js": ("@jupyter-widgets/html-manager",
                      NM / "@jupyter-widgets" / "html-manager" / "dist" / "embed-amd.js"),
+    "anywidget.js": ("anywidget", NM / "anywidget" / "dist" / "index.js"),
     "controller.js": (None, HERE / "controller.js"),
 }
+# anywidget's dist is an anonymous AMD module; inlined in a page it must carry its name.
+RENAME = {"anywidget.js": ('define(["@jupyter-widgets/base"]', 'define("anywidget", ["@jupyter-widgets/base"]')}
 
 
 def main():
@@ -37,7 +41,13 @@ def main():
         for bad in ("</script", "<!--"):
             if bad in text.lower():
                 raise SystemExit(f"{src} contains {bad!r}: cannot be inlined as is")
-        shutil.copyfile(src, STATIC / name)
+        if name in RENAME:
+            old, new = RENAME[name]
+            if old not in text:
+                raise SystemExit(f"{src}: cannot name its AMD module ({old!r} not found)")
+            (STATIC / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+        else:
+            shutil.copyfile(src, STATIC / name)
         entry = {"sha256": hashlib.sha256(src.read_bytes()).hexdigest(), "bytes": src.stat().st_size}
         if package:
             entry["package"] = package

@@ -34,13 +34,14 @@ export function arrange(plan, openFlags) {
     return [arr, minLabelPx(arr, C, f.position, f.target, plan.fov, plan.height_px)];
   };
   let h0 = plan.label_h, [arr0, p0] = px(h0);
+  const hMax = h0 * C.MAX_LABEL_GROWTH;
   if (Math.abs(p0 / goal - 1) < C.FIT_TOLERANCE) return arr0;
-  let h1 = (h0 * goal) / p0, [arr1, p1] = px(h1);
+  let h1 = Math.min((h0 * goal) / p0, hMax), [arr1, p1] = px(h1);
   for (let k = 0; k < 8; k++) {
     if (Math.abs(p1 / goal - 1) < C.FIT_TOLERANCE || h1 === h0) break;
     const slope = (p1 - p0) / (h1 - h0);
     let h2 = slope > 0 ? h1 + (goal - p1) / slope : (h1 * goal) / p1;
-    h2 = Math.min(Math.max(h2, h1 / 4), h1 * 4, C.MAX_LABEL_H);
+    h2 = Math.min(Math.max(h2, h1 / 4), h1 * 4, hMax);
     [h0, p0] = [h1, p1];
     h1 = h2;
     [arr1, p1] = px(h2);
@@ -59,8 +60,8 @@ function minLabelPx(arr, C, eye, aim, fov, heightPx) {
 }
 
 function arrangeWith(plan, openFlags, h) {
-  const C = plan.constants, el = (plan.elevation * Math.PI) / 180;
-  const se = Math.sin(el), ce = Math.cos(el), n = plan.nodes.length;
+  const C = plan.constants, el = (plan.elevation * Math.PI) / 180, ef = (C.FOCUS_ELEVATION * Math.PI) / 180;
+  const se = Math.sin(el), ce = Math.cos(el), sf = Math.sin(ef), cf = Math.cos(ef), n = plan.nodes.length;
   const feet = plan.nodes.map((node, i) => (openFlags[i] ? node.opened : node.closed));
   const labelW = plan.nodes.map((node) => node.label.length * C.CHAR_WIDTH * h);
   const left = feet.map((f) => f[0]);
@@ -73,8 +74,8 @@ function arrangeWith(plan, openFlags, h) {
   let xCursor = 0;
   const nColumns = Math.max(...plan.level_column) + 1;
   for (let column = 0; column < nColumns; column++) {
-    const xRel = new Map(), vOf = new Map();
-    let v = 0, previousUp = null;
+    const xRel = new Map(), yOf = new Map();
+    let y = 0, previous = null;
     plan.level_column.forEach((col, level) => {
       if (col !== column) return;
       const members = byLevel[level] || [];
@@ -85,17 +86,23 @@ function arrangeWith(plan, openFlags, h) {
         for (const i of members) { xRel.set(i, x - left[i]); x += right[i] - left[i] + C.SIBLING_GAP * h; }
       }
       if (!members.length) return;
-      const b = members.map((i) => bands(feet[i], h, se, ce, C));
-      const u = Math.max(...b.map((x) => x[0])), d = Math.max(...b.map((x) => x[1]));
-      if (previousUp !== null) v += previousUp + d + C.LEVEL_GAP * h;
-      previousUp = u;
-      members.forEach((i, k) => { vOf.set(i, v); up[i] = b[k][0]; down[i] = b[k][1]; });
+      const home = members.map((i) => bands(feet[i], h, se, ce, C));
+      const focus = members.map((i) => bands(feet[i], h, sf, cf, C));
+      const now = [Math.max(...home.map((b) => b[0])), Math.max(...home.map((b) => b[1])),
+        Math.max(...focus.map((b) => b[0])), Math.max(...focus.map((b) => b[1])), members.some((i) => openFlags[i])];
+      if (previous !== null) {
+        let step = (previous[0] + now[1] + C.LEVEL_GAP * h) / ce;
+        if (previous[4] || now[4]) step = Math.max(step, ((previous[2] + now[3]) * (1 + C.FOCUS_MARGIN) + C.LEVEL_GAP * h) / cf);
+        y += step;
+      }
+      previous = now;
+      members.forEach((i, k) => { yOf.set(i, y); up[i] = home[k][0]; down[i] = home[k][1]; });
     });
     if (!xRel.size) continue;
     let colLeft = Infinity, colRight = -Infinity;
     for (const [i, x] of xRel) { colLeft = Math.min(colLeft, x + left[i]); colRight = Math.max(colRight, x + right[i]); }
     const axis = xCursor - colLeft;
-    for (const [i, x] of xRel) { positions[i] = [axis + x, vOf.get(i) / ce, 0]; columnOf[i] = column; }
+    for (const [i, x] of xRel) { positions[i] = [axis + x, yOf.get(i), 0]; columnOf[i] = column; }
     columns.push({ left: xCursor, right: axis + colRight });
     xCursor = axis + colRight + C.COLUMN_GAP * h;
   }
@@ -113,8 +120,8 @@ function labelAnchor(arr, i, C) {
   return [x + arr.feet[i][1] + C.LABEL_GAP * arr.h, y, z];
 }
 
-export function screenExtent(arr, C, indexes) {
-  const el = (arr.elevation * Math.PI) / 180, se = Math.sin(el), ce = Math.cos(el);
+export function screenExtent(arr, C, indexes, elevation) {
+  const el = ((elevation ?? arr.elevation) * Math.PI) / 180, se = Math.sin(el), ce = Math.cos(el);
   const idx = indexes || arr.positions.map((_, i) => i);
   const xs = [], vs = [], ds = [];
   for (const i of idx) {
@@ -241,8 +248,10 @@ class Controller {
     arr = arr || this.arr;
     const p = this.plan, focus = this.model.get("focus");
     const i = p.nodes.findIndex((n) => n.name === focus);
-    const ext = screenExtent(arr, this.C, i >= 0 ? [i] : null);
-    return frame(ext, p.aspect, p.elevation, p.fov, this.C.FRAME_MARGIN);
+    // A focused grid is seen from higher up, where its maps read best.
+    const elevation = i >= 0 ? this.C.FOCUS_ELEVATION : p.elevation;
+    const ext = screenExtent(arr, this.C, i >= 0 ? [i] : null, elevation);
+    return frame(ext, p.aspect, elevation, p.fov, this.C.FRAME_MARGIN);
   }
 
   // Bring the picture to what the traits say, from wherever the animations are now: the last
@@ -515,7 +524,7 @@ class View {
     const ctl = this.ctl, cam = ctl.cameraModel.obj, plan = ctl.plan;
     const { width, height } = ctl.model.get("size");
     cam.updateMatrixWorld();
-    const live = ctl.live(), C = plan.constants;
+    const live = ctl.live(), C = plan.constants, focus = ctl.model.get("focus");
     const focal = height / 2 / Math.tan((plan.fov * Math.PI) / 360);
     const eye = cam.position, fwd = cam.getWorldDirection(cam.position.clone());
     const v = cam.position.clone();
@@ -526,10 +535,14 @@ class View {
       v.set(a[0], a[1], a[2]);
       const depth = v.clone().sub(eye).dot(fwd);
       v.project(cam);
-      const px = (live.h * focal) / depth;
-      const visible = depth > 0 && px >= 6 && Math.abs(v.x) < 1.2 && Math.abs(v.y) < 1.2;
+      // World-sized, but never huge when zoomed in; a focused layer's neighbours keep quiet.
+      const px = Math.min((live.h * focal) / depth, 1.8 * plan.label_px);
+      const quiet = focus !== null && !ctl.model.get("camera_moved") && n.name !== focus;
+      const visible = depth > 0 && px >= 6 && !quiet && Math.abs(v.x) < 1.2 && Math.abs(v.y) < 1.2;
       d.style.display = visible ? "block" : "none";
       if (!visible) return;
+      const text = focus === n.name ? n.full : n.label;  // a focused layer says everything
+      if (d.textContent !== text) d.textContent = text;
       d.style.left = ((v.x + 1) / 2) * width + "px";
       d.style.top = ((1 - v.y) / 2) * height + "px";
       d.style.fontSize = px.toFixed(2) + "px";

@@ -249,6 +249,8 @@ def project(points, camera_position, target, fov=45.0, aspect=1.0):
 # aside): ``arrange`` is that rule, and js/controller.js runs the very same one in the browser.
 
 ELEVATION = 32.0  # degrees the default camera looks down on the model
+FOCUS_ELEVATION = 48.0  # ... and on a layer it frames: maps read best from higher up
+FOCUS_MARGIN = 0.25  # extra room around an open layer: seen up close, its near edge looks bigger
 FOV = 30.0  # narrower than TensorSpace's 45: far layers shrink less, so deep models stay legible
 CHAR_WIDTH = 0.62  # label width per character, in label heights (monospace: 0.6)
 LABEL_GAP = 0.7  # between a layer's maps and its label, in label heights
@@ -261,7 +263,7 @@ LABEL_PX = 13.0  # label height on screen at the default camera (projector: PROJ
 PROJECTOR_PX = 20.0
 MIN_LABEL_PX = 11.0
 FIT_TOLERANCE = 0.005
-MAX_LABEL_H = 100 * MODEL_WIDTH
+MAX_LABEL_GROWTH = 6.0  # labels grow at most this much when layers open (then they get smaller)
 
 
 @dataclass(frozen=True)
@@ -308,7 +310,8 @@ class Plan:
             "constants": {"CHAR_WIDTH": CHAR_WIDTH, "LABEL_GAP": LABEL_GAP, "LEVEL_GAP": LEVEL_GAP,
                           "SIBLING_GAP": SIBLING_GAP, "COLUMN_GAP": COLUMN_GAP, "SLAB": SLAB,
                           "FRAME_MARGIN": FRAME_MARGIN, "FIT_TOLERANCE": FIT_TOLERANCE,
-                          "MAX_LABEL_H": MAX_LABEL_H},
+                          "MAX_LABEL_GROWTH": MAX_LABEL_GROWTH, "FOCUS_ELEVATION": FOCUS_ELEVATION,
+                          "FOCUS_MARGIN": FOCUS_MARGIN},
         }
 
 
@@ -363,17 +366,18 @@ def arrange(plan, open_flags):
 
     goal = plan.label_px
     h0 = plan.label_h
+    h_max = h0 * MAX_LABEL_GROWTH
     arr0, p0 = px(h0)
     if abs(p0 / goal - 1) < FIT_TOLERANCE:
         return arr0
-    h1 = h0 * goal / p0
+    h1 = min(h0 * goal / p0, h_max)
     arr1, p1 = px(h1)
     for _ in range(8):
         if abs(p1 / goal - 1) < FIT_TOLERANCE or h1 == h0:
             break
         slope = (p1 - p0) / (h1 - h0)
         h2 = h1 + (goal - p1) / slope if slope > 0 else h1 * goal / p1
-        h2 = min(max(h2, h1 / 4), h1 * 4, MAX_LABEL_H)
+        h2 = min(max(h2, h1 / 4), h1 * 4, h_max)
         (h0, p0), (h1, (arr1, p1)) = (h1, p1), (h2, px(h2))
     return arr1
 
@@ -390,8 +394,8 @@ def min_label_px(arrangement, eye, aim, fov, height_px):
 
 def _arrange(plan, open_flags, h):
     """``arrange`` with a given label height ``h``."""
-    el = math.radians(plan.elevation)
-    se, ce = math.sin(el), math.cos(el)
+    el, ef = math.radians(plan.elevation), math.radians(FOCUS_ELEVATION)
+    se, ce, sf, cf = math.sin(el), math.cos(el), math.sin(ef), math.cos(ef)
     n = len(plan.nodes)
     feet = np.array([node.opened if open_flags[i] else node.closed
                      for i, node in enumerate(plan.nodes)], float).reshape(n, 4)
@@ -404,8 +408,8 @@ def _arrange(plan, open_flags, h):
     positions = np.zeros((n, 3))
     x_cursor = 0.0
     for column in range(max(plan.level_column) + 1):
-        x_rel, v_of = {}, {}
-        v, previous_up = 0.0, None
+        x_rel, y_of = {}, {}
+        y, previous = 0.0, None
         for level in (lev for lev, col in enumerate(plan.level_column) if col == column):
             members = by_level.get(level, [])
             if len(members) == 1:  # alone: its maps on the column's axis, so a stack lines up
@@ -416,29 +420,37 @@ def _arrange(plan, open_flags, h):
                 for i in members:
                     x_rel[i] = x - left[i]
                     x += right[i] - left[i] + SIBLING_GAP * h
-            bands = [_bands(feet[i], h, se, ce) for i in members]
-            up, down = max(b[0] for b in bands), max(b[1] for b in bands)
-            if previous_up is not None:
-                v += previous_up + down + LEVEL_GAP * h
-            previous_up = up
+            # Bands at the default elevation, and at the focus one where a layer is open (the
+            # camera then looks from higher up, and sees more of the grid's depth).
+            home = [_bands(feet[i], h, se, ce) for i in members]
+            focus = [_bands(feet[i], h, sf, cf) for i in members]
+            level_open = any(open_flags[i] for i in members)
+            now = (max(b[0] for b in home), max(b[1] for b in home),
+                   max(b[0] for b in focus), max(b[1] for b in focus), level_open)
+            if previous is not None:
+                step = (previous[0] + now[1] + LEVEL_GAP * h) / ce
+                if previous[4] or now[4]:
+                    step = max(step, ((previous[2] + now[3]) * (1 + FOCUS_MARGIN) + LEVEL_GAP * h) / cf)
+                y += step
+            previous = now
             for i in members:
-                v_of[i] = v
+                y_of[i] = y
         if not x_rel:
             continue
         col_left = min(x_rel[i] + left[i] for i in x_rel)
         col_right = max(x_rel[i] + right[i] for i in x_rel)
         axis = x_cursor - col_left
         for i in x_rel:
-            positions[i] = (axis + x_rel[i], v_of[i] / ce, 0.0)
+            positions[i] = (axis + x_rel[i], y_of[i], 0.0)
         x_cursor = axis + col_right + COLUMN_GAP * h
     return Arrangement(positions, feet, label_w, h, plan.elevation)
 
 
-def screen_extent(arrangement, indexes=None):
+def screen_extent(arrangement, indexes=None, elevation=None):
     """``(x0, x1, v0, v1, depth_lo, depth_hi)`` of nodes (default all) seen at the elevation:
     horizontal and screen-vertical range of their maps and labels, and their range along the
     viewing direction (for the perspective correction in ``frame``)."""
-    el = math.radians(arrangement.elevation)
+    el = math.radians(arrangement.elevation if elevation is None else elevation)
     se, ce = math.sin(el), math.cos(el)
     idx = range(len(arrangement.positions)) if indexes is None else indexes
     xs, vs, ds = [], [], []
@@ -472,6 +484,12 @@ def frame(extent, aspect, elevation=ELEVATION, fov=FOV, margin=FRAME_MARGIN):
     dist = fit + near
     position = target + dist * np.array([0.0, se, ce])
     return position, target
+
+
+def focus_camera(arrangement, i, aspect, fov=FOV):
+    """Camera ``(position, target)`` that frames node ``i`` whole, from ``FOCUS_ELEVATION``."""
+    extent = screen_extent(arrangement, [i], FOCUS_ELEVATION)
+    return frame(extent, aspect, FOCUS_ELEVATION, fov)
 
 
 def label_px(arrangement, i, camera_position, target, fov, height_px):
