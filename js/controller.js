@@ -120,7 +120,7 @@ function labelAnchor(arr, i, C) {
   return [x + arr.feet[i][1] + C.LABEL_GAP * arr.h, y, z];
 }
 
-export function screenExtent(arr, C, indexes, elevation) {
+export function screenExtent(arr, C, indexes, elevation, withLabels = true) {
   const el = ((elevation ?? arr.elevation) * Math.PI) / 180, se = Math.sin(el), ce = Math.cos(el);
   const idx = indexes || arr.positions.map((_, i) => i);
   const xs = [], vs = [], ds = [];
@@ -130,6 +130,7 @@ export function screenExtent(arr, C, indexes, elevation) {
     for (const [x, y, z] of [[x0, y0, z0], [x1, y1, z1], [x0, y1, z0], [x1, y0, z1]]) {
       xs.push(x); vs.push(y * ce - z * se); ds.push(y * se + z * ce);
     }
+    if (!withLabels) continue;
     const ly0 = ay - arr.h / 2, ly1 = ay + arr.h / 2;
     xs.push(ax, ax + arr.labelW[i]); vs.push(ly0 * ce, ly1 * ce); ds.push(ly0 * se, ly1 * se);
   }
@@ -250,7 +251,8 @@ class Controller {
     const i = p.nodes.findIndex((n) => n.name === focus);
     // A focused grid is seen from higher up, where its maps read best.
     const elevation = i >= 0 ? this.C.FOCUS_ELEVATION : p.elevation;
-    const ext = screenExtent(arr, this.C, i >= 0 ? [i] : null, elevation);
+    // ... and framed without its label, which the view shows as a title instead.
+    const ext = screenExtent(arr, this.C, i >= 0 ? [i] : null, elevation, i < 0);
     return frame(ext, p.aspect, elevation, p.fov, this.C.FRAME_MARGIN);
   }
 
@@ -495,7 +497,12 @@ class View {
       ctl.model.set({ focus: null, camera_moved: false });
       ctl.model.save_changes();
     });
-    el.append(this.labels, this.caption, this.home);
+    this.title = document.createElement("div");
+    this.title.className = "tsp-title";
+    Object.assign(this.title.style, { position: "absolute", left: "8px", top: "8px", right: "110px",
+      fontFamily: "'Liberation Mono', 'DejaVu Sans Mono', Menlo, Consolas, monospace",
+      fontSize: Math.round(ctl.plan.label_px) + "px", textShadow: "0 0 3px #000", display: "none" });
+    el.append(this.labels, this.caption, this.home, this.title);
     this.rebuildLabels();
     this.listen();
   }
@@ -537,17 +544,22 @@ class View {
       v.project(cam);
       // World-sized, but never huge when zoomed in; a focused layer's neighbours keep quiet.
       const px = Math.min((live.h * focal) / depth, 1.8 * plan.label_px);
-      const quiet = focus !== null && !ctl.model.get("camera_moved") && n.name !== focus;
+      const quiet = focus !== null && !ctl.model.get("camera_moved");
       const visible = depth > 0 && px >= 6 && !quiet && Math.abs(v.x) < 1.2 && Math.abs(v.y) < 1.2;
       d.style.display = visible ? "block" : "none";
       if (!visible) return;
-      const text = focus === n.name ? n.full : n.label;  // a focused layer says everything
-      if (d.textContent !== text) d.textContent = text;
       d.style.left = ((v.x + 1) / 2) * width + "px";
       d.style.top = ((1 - v.y) / 2) * height + "px";
       d.style.fontSize = px.toFixed(2) + "px";
     });
-    this.home.style.display = ctl.model.get("focus") !== null || ctl.model.get("camera_moved") ? "block" : "none";
+    this.home.style.display = focus !== null || ctl.model.get("camera_moved") ? "block" : "none";
+    // A focused layer says everything in a title: framed whole, it leaves no room beside it.
+    const node = plan.nodes.find((n) => n.name === focus);
+    this.title.style.display = node && !ctl.model.get("camera_moved") ? "block" : "none";
+    if (node && this.title.textContent !== node.full) {
+      this.title.textContent = node.full;
+      this.title.style.color = node.color || "#ddd";
+    }
   }
 
   listen() {

@@ -446,7 +446,7 @@ def _arrange(plan, open_flags, h):
     return Arrangement(positions, feet, label_w, h, plan.elevation)
 
 
-def screen_extent(arrangement, indexes=None, elevation=None):
+def screen_extent(arrangement, indexes=None, elevation=None, with_labels=True):
     """``(x0, x1, v0, v1, depth_lo, depth_hi)`` of nodes (default all) seen at the elevation:
     horizontal and screen-vertical range of their maps and labels, and their range along the
     viewing direction (for the perspective correction in ``frame``)."""
@@ -461,9 +461,10 @@ def screen_extent(arrangement, indexes=None, elevation=None):
             xs.append(x)
             vs.append(y * ce - z * se)
             ds.append(y * se + z * ce)
-        xs += [lx0, lx1]
-        vs += [ly0 * ce, ly1 * ce]
-        ds += [ly0 * se, ly1 * se]
+        if with_labels:
+            xs += [lx0, lx1]
+            vs += [ly0 * ce, ly1 * ce]
+            ds += [ly0 * se, ly1 * se]
     return min(xs), max(xs), min(vs), max(vs), min(ds), max(ds)
 
 
@@ -487,8 +488,9 @@ def frame(extent, aspect, elevation=ELEVATION, fov=FOV, margin=FRAME_MARGIN):
 
 
 def focus_camera(arrangement, i, aspect, fov=FOV):
-    """Camera ``(position, target)`` that frames node ``i`` whole, from ``FOCUS_ELEVATION``."""
-    extent = screen_extent(arrangement, [i], FOCUS_ELEVATION)
+    """Camera ``(position, target)`` that frames node ``i``'s maps whole, from ``FOCUS_ELEVATION``
+    (its label is then shown as the view's title)."""
+    extent = screen_extent(arrangement, [i], FOCUS_ELEVATION, with_labels=False)
     return frame(extent, aspect, FOCUS_ELEVATION, fov)
 
 
