@@ -1,4 +1,8 @@
-"""ModelView without a browser: options, two-way status sync, clicks, messages per toggle."""
+"""ModelView without a browser: options, two-way status sync, clicks, messages per toggle.
+
+The browser controller (js/controller.js) picks in the browser and tells Python what was clicked:
+a status change as state, a map click as a message. ``browser_says`` plays that part here.
+"""
 
 import numpy as np
 import pytest
@@ -9,16 +13,19 @@ from tspwidget.core.textures import colormap_rgb
 from tspwidget.layers import DepthwiseConv2d, RGBInput
 
 
-def click(view, layer_name, x, z, press_offset=0.0):
-    """Simulate the browser: a mousedown pick then a click pick at a point of a layer's plane."""
+def click(view, layer_name, x, z):
+    """What the browser controller does on a click at a point of a layer's plane: it locates the
+    point (the same rule as ``LayerLayout.locate``), then sends a status or a selection."""
     lm = view.scene.layers[layer_name]
-    point = list(lm.position + (x, 0.0, z) - view.scene.origin)  # the browser reports world points
-    hit = [{"point": point, "object": "IPY_MODEL_" + lm.mesh.model_id}]
-    pressed = [{"point": [point[0] + press_offset, point[1], point[2]], "object": hit[0]["object"]}]
-    view.scene.press.picked = pressed
-    view.scene.press.point = tuple(pressed[0]["point"])
-    view.scene.click.picked = hit
-    view.scene.click.point = tuple(point)
+    what = lm.locate(lm.layer.status, x, z)
+    ctl = view.controller
+    if what is None:
+        return
+    if what[0] in ("aggregate", "button"):
+        ctl.set_state({"status": {**ctl.status, layer_name: "open" if what[0] == "aggregate" else "close"}})
+    else:
+        ctl._handle_custom_msg({"event": "select", "layer": layer_name, "channel": what[1],
+                                "row": what[2], "col": what[3]}, [])
 
 
 def test_needs_an_initialised_model_and_valid_options(small_model):
@@ -45,7 +52,7 @@ def test_layer_status_follows_layers_and_drives_them(small_model):
     assert view.layer_status == {"image": "close", "dw": "close", "pw": "close"}
     dw.open_layer()
     assert view.layer_status["dw"] == other.layer_status["dw"] == "open"
-    assert view.scene.layers["dw"].action.timeScale > 0 and other.scene.layers["dw"].action.timeScale > 0
+    assert view.controller.status["dw"] == other.controller.status["dw"] == "open"  # both animate
     view.layer_status = {"dw": "close", "pw": "open"}
     assert dw.status == "close" and small_model.get_layer("pw").status == "open"
     assert other.layer_status["pw"] == "open"
@@ -58,7 +65,8 @@ def test_layer_status_follows_layers_and_drives_them(small_model):
 def test_init_status_decides_the_first_display():
     model = tsp.Sequential([RGBInput(shape=(6, 6)), DepthwiseConv2d(3, init_status="open", name="d")]).init()
     view = model.show()
-    assert view.layer_status["d"] == "open" and view.scene.layers["d"].base_open
+    assert view.layer_status["d"] == "open" and view.controller.status["d"] == "open"
+    assert list(view.scene.layers["d"].mesh.morphTargetInfluences) == [1.0]  # built open
 
 
 def test_a_toggle_sends_a_constant_number_of_messages(sent):
@@ -70,6 +78,7 @@ def test_a_toggle_sends_a_constant_number_of_messages(sent):
         model.get_layer("d").open_layer()
         assert len(sent) <= 3, [m[1].get("method") for m in sent]
         assert sum(len(str(m[1])) for m in sent) < 2000  # no arrays, no frames
+        assert not any(b for m in sent for b in m[2])
 
 
 def test_hundred_rapid_toggles_end_in_the_last_requested_state(small_model, sent):
@@ -79,10 +88,8 @@ def test_hundred_rapid_toggles_end_in_the_last_requested_state(small_model, sent
     for i in range(100):
         dw.open_layer() if i % 2 == 0 else dw.close_layer()
     assert dw.status == "close" and view.layer_status["dw"] == "close"
-    assert len(sent) <= 300
-    lm = view.scene.layers["dw"]
-    assert lm.action.timeScale < 0  # heading back to the closed (base) layout
-    assert lm.influence(now=1e12) == 0.0
+    assert len(sent) <= 100  # one status message per toggle; the browser animates
+    assert view.controller.status["dw"] == "close"  # where the browser ends, whatever it was doing
 
 
 def test_clicks_open_select_and_close(small_model):
@@ -104,12 +111,24 @@ def test_clicks_open_select_and_close(small_model):
     assert dw.status == "close"
 
 
-def test_a_drag_is_not_a_click(small_model):
+def test_focus_and_follow(small_model, sent):
     view = small_model.show()
-    click(view, "dw", 1.0, 1.0, press_offset=25.0)
-    assert small_model.get_layer("dw").status == "close"
-    click(view, "dw", 1.0, 1.0)  # the same point again still registers
-    assert small_model.get_layer("dw").status == "open"
+    assert view.focused is None and view.follow and view.controller.follow
+    updates = lambda: [m for m in sent if m[1].get("method") == "update"]  # noqa: E731
+    sent.clear()
+    view.focus("dw")
+    assert view.focused == "dw" and len(updates()) == 1  # one state message; the browser eases
+    view.controller.set_state({"camera_moved": True})  # the user orbits away ...
+    view.focus("dw")  # ... and asks for the same framing again: it is sent again
+    assert len(updates()) == 2 and not view.controller.camera_moved
+    view.focus(None)
+    assert view.focused is None
+    with pytest.raises(ValueError, match="`name` 'nope'.*drawn"):
+        view.focus("nope")
+    view.follow = False
+    assert not view.controller.follow
+    with pytest.raises(TypeError, match="`follow`"):
+        small_model.show(follow="yes")
 
 
 def test_colour_close_button_and_values_update_the_view(small_model):
@@ -119,10 +138,11 @@ def test_colour_close_button_and_values_update_the_view(small_model):
     before = lm.texture.data.copy()
     dw.color = "#00FF00"
     assert not np.array_equal(before, lm.texture.data)
-    assert lm.label.material.map.color == "#00FF00"
+    assert view.controller.plan["nodes"][1]["color"] == "#00FF00"  # the label's colour
     morph = lm.attr_morph.array.copy()
     dw.close_button = {"ratio": 3}
     assert not np.array_equal(morph, lm.attr_morph.array)
+    assert view.controller.geometry[1]["button"][2] == pytest.approx(lm.layout.button[2])
     texture = lm.texture.data.copy()
     small_model.predict(np.zeros((12, 12, 3)))
     assert not np.array_equal(texture, lm.texture.data)
@@ -195,6 +215,9 @@ def test_clicking_a_depthwise_pixel_shows_its_arithmetic(small_model):
     assert "kernel[:, :, 2, 1]" in view.panel.value and "standard conv" in view.panel.value
     outline = view.scene._outline_attr.array
     assert outline.shape == (8, 3)  # four edges around the window on the input layer
+    assert view.scene._outline in view.scene.layers["image"].mesh.children  # moves with it
+    dw.close_layer()  # the outline goes with its layer's selection
+    assert view.scene._outline not in view.scene.layers["image"].mesh.children
     b = view.inspect("dw", 5, 0, 0)
     assert b["value"] == pytest.approx(float(dw.neural_value[0, 0, 5]), abs=1e-5)
 
@@ -211,16 +234,17 @@ def test_colormap_colorbar_and_projector(small_model):
     assert "rgb(68,1,84)" in view.colorbar.value and "magenta" in view.colorbar.value
     view.colormap = "layer"
     assert "rgb(100,76,12)" in view.colorbar.value
-    label = view.scene.layers["dw"].label.scale[0]
+    assert view.controller.plan["label_px"] == 13
     view.projector = True
-    assert view.scene.layers["dw"].label.scale[0] == pytest.approx(1.8 * label)
+    assert view.controller.plan["label_px"] == 20  # labels this many pixels at the default camera
+    assert min(b["label_px"] for b in view.screen_boxes().values()) >= 20 * 0.99
     assert view.info.style.font_size == "16px"
     with pytest.raises(ValueError, match="`colormap`.*'jet'"):
         small_model.show(colormap="jet")
     with pytest.raises(TypeError, match="`projector`"):
         small_model.show(projector="yes")
     small_model.get_layer("dw").open_layer()  # still follows the model after the rebuild
-    assert view.layer_status["dw"] == "open" and view.scene.layers["dw"].action.timeScale > 0
+    assert view.layer_status["dw"] == "open" and view.controller.status["dw"] == "open"
 
 
 def test_load_shows_a_bounded_progress_bar_in_a_kernel(monkeypatch, sent):
@@ -242,6 +266,7 @@ def test_load_shows_a_bounded_progress_bar_in_a_kernel(monkeypatch, sent):
 def test_save_html_writes_one_self_contained_page(small_model, tmp_path):
     path = small_model.show().save_html(tmp_path / "lesson.html")
     text = path.read_text()
-    assert "tsp-export-state" in text and "tsp-export-config" in text
+    assert "application/vnd.jupyter.widget-state+json" in text and 'define("anywidget"' in text
+    assert "__tspControllers" in text  # the browser controller travels in the state
     assert " src=" not in text.split("<script", 1)[0]
     assert 3_000_000 < path.stat().st_size < 8_000_000
