@@ -20,9 +20,18 @@ const EASE = (t) => (t < 0.5 ? 4 * t * t * t : 1 - Math.pow(-2 * t + 2, 3) / 2);
 const LINK_POINTS = 8;
 
 // ------------------------------------------------------------------ layout (port of core/layout.py)
-function bands(f, h, se, ce, C) {
+// Perspective allowances (layout._slack, layout.label_offset).
+const rad = (deg) => (deg * Math.PI) / 180;
+const slackOf = (elevation, fov) => Math.tan(rad(fov) / 2) / Math.tan(rad(elevation));
+
+function bands(f, h, se, ce, C, slack) {
   const slab = C.SLAB * (f[1] - f[0]) * ce;
-  return [Math.max(-f[2] * se + slab, h / 2), Math.max(f[3] * se, h / 2)];
+  return [Math.max(-f[2] * se * (1 + slack) + slab, h / 2), Math.max(f[3] * se * (1 + slack), h / 2)];
+}
+
+function labelOffset(f, h, C, plan) {
+  const near = (Math.tan(rad(plan.fov) / 2) * plan.aspect * Math.cos(rad(plan.elevation)) * (f[3] - f[2])) / 2;
+  return f[1] + C.LABEL_GAP * h + near;
 }
 
 // Labels keep plan.label_px pixels at the default camera whatever is open (layout.arrange).
@@ -65,7 +74,8 @@ function arrangeWith(plan, openFlags, h) {
   const feet = plan.nodes.map((node, i) => (openFlags[i] ? node.opened : node.closed));
   const labelW = plan.nodes.map((node) => node.label.length * C.CHAR_WIDTH * h);
   const left = feet.map((f) => f[0]);
-  const right = feet.map((f, i) => f[1] + C.LABEL_GAP * h + labelW[i]);
+  const right = feet.map((f, i) => labelOffset(f, h, C, plan) + labelW[i]);
+  const slack = slackOf(plan.elevation, plan.fov), focusSlack = slackOf(C.FOCUS_ELEVATION, plan.fov);
   const byLevel = {};
   plan.nodes.forEach((node, i) => (byLevel[node.level] = byLevel[node.level] || []).push(i));
   const positions = Array.from({ length: n }, () => [0, 0, 0]);
@@ -86,8 +96,8 @@ function arrangeWith(plan, openFlags, h) {
         for (const i of members) { xRel.set(i, x - left[i]); x += right[i] - left[i] + C.SIBLING_GAP * h; }
       }
       if (!members.length) return;
-      const home = members.map((i) => bands(feet[i], h, se, ce, C));
-      const focus = members.map((i) => bands(feet[i], h, sf, cf, C));
+      const home = members.map((i) => bands(feet[i], h, se, ce, C, slack));
+      const focus = members.map((i) => bands(feet[i], h, sf, cf, C, focusSlack));
       const now = [Math.max(...home.map((b) => b[0])), Math.max(...home.map((b) => b[1])),
         Math.max(...focus.map((b) => b[0])), Math.max(...focus.map((b) => b[1])), members.some((i) => openFlags[i])];
       if (previous !== null) {
@@ -106,7 +116,7 @@ function arrangeWith(plan, openFlags, h) {
     columns.push({ left: xCursor, right: axis + colRight });
     xCursor = axis + colRight + C.COLUMN_GAP * h;
   }
-  return { positions, feet, labelW, h, elevation: plan.elevation, columnOf, up, down, left, right, columns };
+  return { positions, feet, labelW, h, elevation: plan.elevation, plan, columnOf, up, down, left, right, columns };
 }
 
 function mapBox(arr, i, C) {
@@ -117,7 +127,7 @@ function mapBox(arr, i, C) {
 
 function labelAnchor(arr, i, C) {
   const [x, y, z] = arr.positions[i];
-  return [x + arr.feet[i][1] + C.LABEL_GAP * arr.h, y, z];
+  return [x + labelOffset(arr.feet[i], arr.h, C, arr.plan), y, z];
 }
 
 export function screenExtent(arr, C, indexes, elevation, withLabels = true) {

@@ -231,25 +231,27 @@ class Scene:
     # ------------------------------------------------------------------ geometry as data
     def boxes(self, status=None):
         """World boxes of every drawn layer's maps, label and button, for the statuses."""
-        arr = geo.arrange(self.plan, self.open_flags(status))
+        return self._boxes(self.open_flags(status))[0]
+
+    def _boxes(self, flags):
+        arr = geo.arrange(self.plan, flags)
         out = {}
         for i, (name, lm) in enumerate(self.layers.items()):
-            is_open = self.open_flags(status)[i]
             button = None
-            if is_open and lm.layout.button_visible and lm.layout.channels > 1:
+            if flags[i] and lm.layout.button_visible and lm.layout.channels > 1:
                 bx, bz, r = lm.layout.button
                 x, y, z = arr.positions[i]
                 button = (x + bx - r, y, z + bz - r, x + bx + r, y + _EPS, z + bz + r)
             out[name] = {"maps": arr.map_box(i), "label": arr.label_box(i), "button": button}
-        return out
+        return out, arr
 
     def screen_boxes(self, status=None):
-        """``boxes`` projected to canvas pixels ``(x0, y0, x1, y1)`` for the default camera."""
-        arr = geo.arrange(self.plan, self.open_flags(status))
+        """``boxes`` projected to canvas pixels ``(x0, y0, x1, y1)`` for the default camera, and
+        each label's height in pixels (``"label_px"``)."""
+        boxes, arr = self._boxes(self.open_flags(status))
         eye, aim = geo.frame(geo.screen_extent(arr), self.width / self.height)
         out = {}
-        for name, box in self.boxes(status).items():
-            i = list(self.layers).index(name)
+        for i, (name, box) in enumerate(boxes.items()):
             entry = {key: (None if b is None else self._project_box(b, eye, aim))
                      for key, b in box.items() if key != "label"}
             ax, ay = self._to_pixels(arr.label_anchor(i), eye, aim)

@@ -251,7 +251,7 @@ def project(points, camera_position, target, fov=45.0, aspect=1.0):
 ELEVATION = 32.0  # degrees the default camera looks down on the model
 FOCUS_ELEVATION = 48.0  # ... and on a layer it frames: maps read best from higher up
 FOCUS_MARGIN = 0.25  # extra room around an open layer: seen up close, its near edge looks bigger
-FOV = 30.0  # narrower than TensorSpace's 45: far layers shrink less, so deep models stay legible
+FOV = 22.0  # narrower than TensorSpace's 45: far layers shrink less, so deep models stay legible
 CHAR_WIDTH = 0.62  # label width per character, in label heights (monospace: 0.6)
 LABEL_GAP = 0.7  # between a layer's maps and its label, in label heights
 LEVEL_GAP = 0.4  # free screen height between two levels' bands, in label heights
@@ -324,11 +324,12 @@ class Arrangement:
     label_width: np.ndarray  # (n,) world width of each label
     label_h: float
     elevation: float
+    aspect: float
 
     def label_anchor(self, i):
         """World point of a label's left end, mid-height: right of the maps, on the layer's axis."""
         x, y, z = self.positions[i]
-        return np.array([x + self.footprints[i][1] + LABEL_GAP * self.label_h, y, z])
+        return np.array([x + label_offset(self.footprints[i], self.label_h, self.aspect), y, z])
 
     def map_box(self, i):
         x, y, z = self.positions[i]
@@ -342,12 +343,29 @@ class Arrangement:
         return (ax, ay - h / 2, az, ax + self.label_width[i], ay + h / 2, az)
 
 
-def _bands(footprint, label_h, se, ce):
-    """(screen height above, below) a node's axis: its maps seen at the elevation, its label."""
+# Perspective moves a map's near and far edges by up to tan(fov/2) x their distance in front of
+# or behind its centre, relative to where the orthographic rule puts them: bands and label
+# offsets carry that allowance, so what ``arrange`` keeps apart stays apart on screen too.
+def _slack(elevation, fov=FOV):
+    return math.tan(math.radians(fov) / 2) / math.tan(math.radians(elevation))
+
+
+def label_offset(footprint, label_h, aspect):
+    """x of a label's left end from its node's origin: past the maps' right edge, by a gap and
+    by what perspective can add to the maps' near corners."""
+    x0, x1, z0, z1 = footprint
+    ce = math.cos(math.radians(ELEVATION))
+    near = math.tan(math.radians(FOV) / 2) * aspect * ce * (z1 - z0) / 2
+    return x1 + LABEL_GAP * label_h + near
+
+
+def _bands(footprint, label_h, se, ce, slack):
+    """(screen height above, below) a node's axis: its maps seen at the elevation (with the
+    perspective allowance ``slack``), its label."""
     x0, x1, z0, z1 = footprint
     slab = SLAB * (x1 - x0) * ce
-    up = max(-z0 * se + slab, label_h / 2)
-    down = max(z1 * se, label_h / 2)
+    up = max(-z0 * se * (1 + slack) + slab, label_h / 2)
+    down = max(z1 * se * (1 + slack), label_h / 2)
     return up, down
 
 
@@ -386,7 +404,8 @@ def min_label_px(arrangement, eye, aim, fov, height_px):
     """The smallest label's height on screen, in pixels."""
     forward = (aim - eye) / np.linalg.norm(aim - eye)
     anchors = arrangement.positions.copy()
-    anchors[:, 0] += arrangement.footprints[:, 1] + LABEL_GAP * arrangement.label_h
+    anchors[:, 0] += [label_offset(f, arrangement.label_h, arrangement.aspect)
+                      for f in arrangement.footprints]
     depth = float(np.max((anchors - eye) @ forward))
     focal = height_px / 2 / math.tan(math.radians(fov) / 2)
     return arrangement.label_h * focal / depth
@@ -396,12 +415,13 @@ def _arrange(plan, open_flags, h):
     """``arrange`` with a given label height ``h``."""
     el, ef = math.radians(plan.elevation), math.radians(FOCUS_ELEVATION)
     se, ce, sf, cf = math.sin(el), math.cos(el), math.sin(ef), math.cos(ef)
+    slack, focus_slack = _slack(plan.elevation, plan.fov), _slack(FOCUS_ELEVATION, plan.fov)
     n = len(plan.nodes)
     feet = np.array([node.opened if open_flags[i] else node.closed
                      for i, node in enumerate(plan.nodes)], float).reshape(n, 4)
     label_w = np.array([len(plan.label(i)) * CHAR_WIDTH * h for i in range(n)])
     left = feet[:, 0]
-    right = feet[:, 1] + LABEL_GAP * h + label_w
+    right = np.array([label_offset(f, h, plan.aspect) for f in feet]) + label_w
     by_level = {}
     for i, node in enumerate(plan.nodes):
         by_level.setdefault(node.level, []).append(i)
@@ -422,8 +442,8 @@ def _arrange(plan, open_flags, h):
                     x += right[i] - left[i] + SIBLING_GAP * h
             # Bands at the default elevation, and at the focus one where a layer is open (the
             # camera then looks from higher up, and sees more of the grid's depth).
-            home = [_bands(feet[i], h, se, ce) for i in members]
-            focus = [_bands(feet[i], h, sf, cf) for i in members]
+            home = [_bands(feet[i], h, se, ce, slack) for i in members]
+            focus = [_bands(feet[i], h, sf, cf, focus_slack) for i in members]
             level_open = any(open_flags[i] for i in members)
             now = (max(b[0] for b in home), max(b[1] for b in home),
                    max(b[0] for b in focus), max(b[1] for b in focus), level_open)
@@ -443,7 +463,7 @@ def _arrange(plan, open_flags, h):
         for i in x_rel:
             positions[i] = (axis + x_rel[i], y_of[i], 0.0)
         x_cursor = axis + col_right + COLUMN_GAP * h
-    return Arrangement(positions, feet, label_w, h, plan.elevation)
+    return Arrangement(positions, feet, label_w, h, plan.elevation, plan.aspect)
 
 
 def screen_extent(arrangement, indexes=None, elevation=None, with_labels=True):
@@ -571,7 +591,7 @@ def _level_heights(nodes, flags, h, elevation=ELEVATION):
     se, ce = math.sin(el), math.cos(el)
     heights = [0.0] * (max(node.level for node in nodes) + 1)
     for node, is_open in zip(nodes, flags):
-        up, down = _bands(node.opened if is_open else node.closed, h, se, ce)
+        up, down = _bands(node.opened if is_open else node.closed, h, se, ce, _slack(elevation))
         heights[node.level] = max(heights[node.level], up + down + LEVEL_GAP * h)
     return heights
 
