@@ -85,27 +85,47 @@ def test_quads_and_uvs_put_row_zero_at_the_far_edge():
     assert np.allclose(uvs[left, 0], 0.1)
 
 
-def test_layers_stack_up_and_siblings_sit_side_by_side():
-    pos = geo.layer_positions([100, 100, 50, 50], [0, 1, 2, 2])
-    assert pos[1, 1] - pos[0, 1] == geo.LAYER_PITCH
-    assert pos[2, 1] == pos[3, 1] and pos[2, 0] < pos[3, 0]
-    assert pos[1, 1] == 0  # three levels, centred on the middle one
+def _nodes(levels, depth=100.0, inputs=None):
+    inputs = inputs or [() if i == 0 else (i - 1,) for i in range(len(levels))]
+    foot = (-depth / 2, depth / 2, -depth / 2, depth / 2)
+    return [geo.Node(f"n{i}", lev, tuple(inputs[i]), foot, tuple(3 * v for v in foot), f"n{i} · full", f"n{i}")
+            for i, lev in enumerate(levels)]
 
 
-def test_projection_centre_and_orientation():
+def test_levels_stack_up_siblings_side_by_side_and_an_open_layer_makes_room():
+    nodes = _nodes([0, 1, 2, 2], inputs=[(), (0,), (1,), (1,)])
+    plan = geo.Plan(tuple(nodes), (0, 0, 0), 5.0, False, 1.6)
+    closed = geo.arrange(plan, [False] * 4)
+    pos = closed.positions
+    assert pos[0, 1] < pos[1, 1] < pos[2, 1] == pos[3, 1]
+    assert pos[0, 0] == pos[1, 0] and pos[2, 0] < pos[3, 0]  # a lone layer stays on the axis
+    opened = geo.arrange(plan, [False, True, False, False])
+    assert opened.positions[2, 1] - opened.positions[0, 1] > pos[2, 1] - pos[0, 1]  # room to open
+    # Labels keep their size on screen at the default camera: bigger in world units now.
+    assert opened.label_h > closed.label_h
+
+
+def test_frame_shows_the_extent_and_projection_orientation():
     ndc = geo.project([(0, 0, 0), (10, 0, 0), (0, 10, 0)], (0, 0, 100), (0, 0, 0), 45, 2.0)
     assert np.allclose(ndc[0], 0)
     assert ndc[1, 0] > 0 and ndc[2, 1] > 0
-    position, target = geo.default_camera((-50, -10, -50), (50, 10, 50), 4 / 3)
-    inside = geo.project([(-50, -10, -50), (50, 10, 50)], position, target, 45, 4 / 3)
-    assert np.all(np.abs(inside) < 1)
+    nodes = _nodes([0, 1, 2])
+    arr = geo.arrange(geo.Plan(tuple(nodes), (0, 0, 0), 5.0, False, 4 / 3), [False] * 3)
+    eye, aim = geo.frame(geo.screen_extent(arr), 4 / 3)
+    corners = [(x, y, z) for i in range(3) for x, y, z in (arr.map_box(i)[:3], arr.map_box(i)[3:])]
+    inside = geo.project(corners, eye, aim, geo.FOV, 4 / 3)
+    assert np.all(np.abs(inside) < 1) and np.abs(inside).max() > 0.5
 
 
-def test_deep_small_layers_stack_closer_and_framing_is_bounded():
-    pos = geo.layer_positions([100, 10, 10], [0, 1, 2], depths=[100, 10, 5])
-    assert np.diff(pos[:, 1]).tolist() == [80.0, 24.0]
-    lo, hi = geo.framing((-50, 0, -50), (50, 0, 50), (-500, 0, -60), (120, 0, 60), max_zoom_out=2.0)
-    assert tuple(lo) == (-100, 0, -60) and tuple(hi) == (100, 0, 60)
+def test_deep_models_wrap_into_columns_at_clean_breaks():
+    n = 60
+    nodes = _nodes(list(range(n)), depth=10.0)
+    plan = geo.make_plan(nodes, width=800, height=500)
+    assert max(plan.level_column) >= 1  # one 60-level column could not show 13 px labels
+    assert list(plan.level_column) == sorted(plan.level_column)
+    # A skip link (0 -> 2) forbids a break after level 1 (two sources would cross it), not after 0.
+    skip = _nodes([0, 1, 2], inputs=[(), (0,), (0, 1)])
+    assert geo.clean_breaks(skip) == [0]
 
 
 def test_levels_skip_hidden_layers():
