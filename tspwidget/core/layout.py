@@ -12,6 +12,7 @@ Everything here returns plain numbers and numpy arrays; the scene turns them int
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -581,8 +582,14 @@ def make_plan(nodes, *, width, height, open_flags=None, label_px_goal=LABEL_PX, 
     if label_px_goal * 0.9 >= MIN_LABEL_PX:  # a projector's large labels do not fit: smaller ones
         return make_plan(nodes, width=width, height=height, open_flags=open_flags,
                          label_px_goal=max(MIN_LABEL_PX, label_px_goal * 0.9), max_columns=max_columns)
-    raise ValueError(f"a {len(nodes)}-layer model cannot be drawn with {MIN_LABEL_PX:g} px labels "
-                     f"on a {width}x{height} canvas; use hide=, fold=True or a larger canvas.")
+    for px in (9.0, 7.0, 5.0, 3.0):  # too many layers for readable labels: say so, draw anyway
+        found = _label_height(nodes, max_columns, True, aspect, flags, height, px)
+        if found is not None:
+            warnings.warn(f"{len(nodes)} layers on a {width}x{height} canvas: labels are only "
+                          f"{px:g} px high; use hide=, fold=True or a larger canvas.", stacklevel=4)
+            return found[0]
+    raise ValueError(f"a {len(nodes)}-layer model cannot be drawn on a {width}x{height} canvas; "
+                     f"use hide=, fold=True or a larger canvas.")
 
 
 def _level_heights(nodes, flags, h, elevation=ELEVATION):
