@@ -18,6 +18,7 @@ SETUP = '''
 import json, os, time
 import numpy as np
 import tspwidget as tsp
+import tspwidget.core.layout
 from tspwidget.layers import RGBInput, DepthwiseConv2d, Conv2d
 
 def log(kind, **kw):
@@ -44,13 +45,19 @@ sc = view.scene
 lay = sc.layers["dw"].layout
 mw, md = lay.map_size
 
+OPEN = {"dw": "open"}  # where the camera ends after dw opens: framing dw
+
 def pixel_point(channel, row, col):
     cx, cz = lay.centers[channel]
     return sc.screen_point("dw", cx - mw / 2 + (col + .5) * mw / lay.cols,
-                           cz - md / 2 + (row + .5) * md / lay.rows)
+                           cz - md / 2 + (row + .5) * md / lay.rows, status=OPEN, focus="dw")
 
-log("displayed", closed=sc.screen_point("dw", 0, 0), button=sc.screen_point("dw", *lay.button[:2]),
-    map3=pixel_point(3, 2, 9), anime_ms=dw.anime_time)
+names = list(sc.layers)
+arranged = {key: tsp.core.layout.arrange(sc.plan, sc.open_flags(st)).positions.tolist()
+            for key, st in (("closed", {}), ("dw", OPEN), ("all", {n: "open" for n in names}))}
+log("displayed", closed=sc.screen_point("dw", 0, 0),
+    button=sc.screen_point("dw", *lay.button[:2], status=OPEN, focus="dw"),
+    map3=pixel_point(3, 2, 9), anime_ms=dw.anime_time, arranged=arranged, names=names)
 view
 '''
 OPEN_FROM_PYTHON = 'dw.open_layer()\nlog("ran", cell="open")'

@@ -183,3 +183,19 @@ def diff_fraction(a, b, threshold=30):
 def save(img, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img.astype(np.uint8)).save(ARTIFACTS / name)
+
+
+# ---------------------------------------------------------------------- the browser controller
+CONTROLLER = "(async () => { const c = await [...globalThis.__tspControllers.values()][0]; %s })()"
+
+
+def controller(page, body):
+    """Evaluate ``body`` (JS, may ``return``) with ``c``, the page's first tspwidget controller."""
+    return page.evaluate(CONTROLLER % body)
+
+
+def wait_idle(page, timeout=30_000):
+    """Wait until every tspwidget controller in the page has finished its animations."""
+    page.wait_for_function(  # synchronous: an async predicate's promise would count as true
+        "() => !!globalThis.__tspLive && globalThis.__tspLive.size > 0 && "
+        "[...globalThis.__tspLive].every(c => !c.busy)", timeout=timeout)

@@ -1,18 +1,21 @@
-"""The widget in JupyterLab 4, in headless Chromium: render, click to open, animation, close button,
-open from Python, select a map, 100 rapid toggles, drag is not a click.
+"""The widget in JupyterLab 4, in headless Chromium: render, click to open (the layers make room,
+the camera frames the grid), the close button, open from Python, "whole model", select a map,
+hover, 100 rapid toggles, drag is not a click; the browser's layout equals Python's.
 
-The tests share one page and run in file order, like a user working through the notebook.
-Screenshots are kept in tests/artifacts/browser/ to be looked at.
+The tests share one page and run in file order, like a user working through the notebook; each
+waits for the controller to be idle rather than for a fixed time. Screenshots are kept in
+tests/artifacts/browser/ to be looked at.
 """
 
 import time
 
+import numpy as np
 import pytest
 
-from .harness import ARTIFACTS, diff_fraction, image, lit_fraction, new_page, open_notebook, run_cell, save
+from .harness import (ARTIFACTS, controller, diff_fraction, image, lit_fraction, new_page, open_notebook,
+                      run_cell, save, wait_idle)
 
 pytestmark = pytest.mark.browser
-STATE = {}
 
 
 @pytest.fixture(scope="module")
@@ -20,85 +23,132 @@ def page(lab, browser):
     page = new_page(browser)
     open_notebook(page, lab, "widget.ipynb")
     run_cell(page, 0)
-    STATE["points"] = lab.wait_event(page, "displayed", timeout=120)
+    page.points = lab.wait_event(page, "displayed", timeout=120)
+    page.shots = {}
     yield page
     page.context.close()
 
 
 def canvas_shot(page):
+    return image(page.locator(".jp-OutputArea canvas").first.screenshot())
+
+
+def view_shot(page, name):
+    """The canvas with its HTML labels, as a user sees it."""
+    stage = page.locator(".tsp-view").first
+    stage.scroll_into_view_if_needed()
+    stage.screenshot(path=str(ARTIFACTS / name))
+
+
+def canvas_box(page):
     canvas = page.locator(".jp-OutputArea canvas").first
-    return image(canvas.screenshot())
+    canvas.scroll_into_view_if_needed()
+    return canvas.bounding_box()
 
 
 def click_canvas(page, point):
-    box = page.locator(".jp-OutputArea canvas").first.bounding_box()
+    box = canvas_box(page)
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
 
 
-def wait_until(page, t):
-    page.wait_for_timeout(max(0, int((t - time.time()) * 1000)))
+def label_rects(page):
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.tsp-label'))
+        .filter(d => d.style.display !== 'none')
+        .map(d => { const r = d.getBoundingClientRect(); return [d.dataset.layer, r.x, r.y, r.right, r.bottom,
+                                                                 parseFloat(d.style.fontSize)]; })""")
 
 
-def test_canvas_renders_the_model(page):
+def overlap(a, b):
+    return min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5
+
+
+def test_canvas_renders_the_model_with_readable_labels(page):
     canvas = page.locator(".jp-OutputArea canvas").first
     canvas.wait_for(timeout=60_000)
     canvas.scroll_into_view_if_needed()
-    page.wait_for_timeout(3000)
+    wait_idle(page)
     shot = canvas_shot(page)
     save(shot, "lab-1-closed.png")
-    STATE["closed"] = shot
+    view_shot(page, "lab-1-closed-view.png")
+    page.shots["closed"] = shot
     assert lit_fraction(shot) > 0.02, "the canvas is blank"
+    labels = label_rects(page)
+    assert sorted(label[0] for label in labels) == ["dw", "image", "pw"]
+    assert min(label[5] for label in labels) >= 11
+    box = canvas.bounding_box()
+    maps = controller(page, "return c.screenRects();")
+    for name, x0, y0, x1, y1, _ in labels:  # labels inside the canvas, off every map and label
+        rect = (x0 - box["x"], y0 - box["y"], x1 - box["x"], y1 - box["y"])
+        assert 0 <= rect[0] and rect[2] <= box["width"] and 0 <= rect[1] and rect[3] <= box["height"]
+        assert not any(overlap(rect, m) for m in maps.values()), (name, rect, maps)
+        assert not any(overlap((x0, y0, x1, y1), other[1:5]) for other in labels if other[0] != name)
 
 
-def test_click_on_closed_layer_opens_it_with_an_animation(page, lab):
-    anime = STATE["points"]["anime_ms"] / 1000
+def test_the_browser_arranges_exactly_as_python(page):
+    for key, flags in (("closed", "false"), ("dw", "n.name === 'dw'"), ("all", "true")):
+        js = controller(page, "const p = c.plan; return globalThis.__tspLayout.arrange(p, "
+                              f"p.nodes.map(n => {flags})).positions;")
+        np.testing.assert_allclose(js, page.points["arranged"][key], rtol=1e-9, atol=1e-9)
+
+
+def test_click_opens_makes_room_and_frames_the_grid(page, lab):
+    before = controller(page, "return c.screenRects();")
     t0 = time.time()
-    click_canvas(page, STATE["points"]["closed"])
+    click_canvas(page, page.points["closed"])
     event = lab.wait_event(page, "status", after=t0, timeout=20)
     assert event["new"] == "open"
-    wait_until(page, event["t"] + 0.4 * anime)
+    page.wait_for_timeout(int(0.4 * page.points["anime_ms"]))
     mid = canvas_shot(page)
     save(mid, "lab-2-opening.png")
-    wait_until(page, event["t"] + anime + 1.0)
+    wait_idle(page)
     opened = canvas_shot(page)
     save(opened, "lab-3-open.png")
-    STATE["open"] = opened
-    assert diff_fraction(STATE["closed"], mid) > 0.01
+    view_shot(page, "lab-3-open-view.png")
+    page.shots["open"] = opened
+    assert diff_fraction(page.shots["closed"], mid) > 0.01
     assert diff_fraction(mid, opened) > 0.01
-    assert diff_fraction(STATE["closed"], opened) > 0.02
+    rects = controller(page, "return c.screenRects();")
+    x0, y0, x1, y1 = rects["dw"]
+    assert x0 >= 0 and y0 >= 0 and x1 <= 800 and y1 <= 600, rects["dw"]  # the grid whole ...
+    assert (x1 - x0) / 800 > 0.6 or (y1 - y0) / 600 > 0.6  # ... and large
+    assert not overlap(rects["dw"], rects["pw"]) and not overlap(rects["dw"], rects["image"])
+    assert controller(page, "return [c.model.get('focus'), c.model.get('camera_moved')];") == ["dw", False]
+    # The focused layer's full label is the view's title; its neighbours' labels keep quiet.
+    title = page.locator(".tsp-title").first
+    assert title.is_visible() and "DepthwiseConv2d 3x3 s1 same x2" in title.inner_text()
+    assert before["dw"] != rects["dw"]
 
 
-def test_close_button_closes(page, lab):
-    anime = STATE["points"]["anime_ms"] / 1000
+def test_close_button_closes_and_the_camera_comes_back(page, lab):
     t0 = time.time()
-    click_canvas(page, STATE["points"]["button"])
+    click_canvas(page, page.points["button"])
     event = lab.wait_event(page, "status", after=t0, timeout=20)
     assert event["new"] == "close"
-    wait_until(page, event["t"] + anime + 1.0)
+    wait_idle(page)
     closed = canvas_shot(page)
     save(closed, "lab-4-closed-again.png")
-    assert diff_fraction(closed, STATE["closed"]) < 0.01
+    assert diff_fraction(closed, page.shots["closed"]) < 0.01
+    assert controller(page, "return c.model.get('focus');") is None
 
 
 def test_open_layer_from_a_later_cell_animates(page, lab):
-    anime = STATE["points"]["anime_ms"] / 1000
     t0 = time.time()
     run_cell(page, 1)
     event = lab.wait_event(page, "status", after=t0, timeout=30)
     assert event["new"] == "open"
     page.locator(".jp-OutputArea canvas").first.scroll_into_view_if_needed()
-    wait_until(page, event["t"] + 0.5 * anime)
+    page.wait_for_timeout(int(0.5 * page.points["anime_ms"]))
     mid = canvas_shot(page)
-    wait_until(page, event["t"] + anime + 1.0)
+    wait_idle(page)
     opened = canvas_shot(page)
     save(opened, "lab-5-opened-from-python.png")
     assert diff_fraction(mid, opened) > 0.01
-    assert diff_fraction(opened, STATE["open"]) < 0.01
+    assert diff_fraction(opened, page.shots["open"]) < 0.01
 
 
 def test_click_on_a_map_selects_it(page, lab):
     t0 = time.time()
-    click_canvas(page, STATE["points"]["map3"])
+    click_canvas(page, page.points["map3"])
     event = lab.wait_event(page, "select", after=t0, timeout=20)
     assert (event["layer"], event["channel"], event["input_channel"]) == ("dw", 3, 1)
     assert (event["row"], event["col"]) == (2, 9)
@@ -107,27 +157,51 @@ def test_click_on_a_map_selects_it(page, lab):
     panel = page.locator(".widget-html-content", has_text="kernel[:, :, 1, 1]")
     panel.wait_for(timeout=20_000)
     assert "standard conv" in panel.inner_text()
-    page.wait_for_timeout(1000)
-    output = page.locator(".jp-OutputArea-output").first
-    output.screenshot(path=str(ARTIFACTS / "lab-8-inspector.png"))
+    wait_idle(page)
+    page.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "lab-8-inspector.png"))
+
+
+def test_hover_outlines_the_map_and_says_where_it_comes_from(page):
+    box = canvas_box(page)
+    x, y = page.points["map3"]
+    page.mouse.move(box["x"] + x - 3, box["y"] + y - 3)
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    caption = page.locator(".tsp-caption").first
+    page.wait_for_function("() => document.querySelector('.tsp-caption').textContent.includes('map 3')",
+                           timeout=10_000)
+    assert "from image channel 1" in caption.inner_text()
+    view_shot(page, "lab-9-hover.png")
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+
+
+def test_whole_model_button_eases_back(page):
+    home = page.locator(".tsp-home").first
+    assert home.is_visible()
+    home.click()
+    wait_idle(page)
+    assert controller(page, "return c.model.get('focus');") is None
+    rects = controller(page, "return c.screenRects();")
+    assert all(0 <= r[0] and r[2] <= 800 and 0 <= r[1] and r[3] <= 600 for r in rects.values())
+    view_shot(page, "lab-10-whole-model-with-dw-open.png")
 
 
 def test_hundred_rapid_toggles_end_consistent(page, lab):
-    anime = STATE["points"]["anime_ms"] / 1000
     t0 = time.time()
     run_cell(page, 2)
     event = lab.wait_event(page, "ran", after=t0, timeout=60, where=lambda e: e["cell"] == "toggles")
     assert event["status"] == "close" and event["layer_status"]["dw"] == "close"
     page.locator(".jp-OutputArea canvas").first.scroll_into_view_if_needed()
-    wait_until(page, event["t"] + anime + 1.5)
+    page.wait_for_function("() => [...globalThis.__tspLive].every(c => c.model.get('status').dw === 'close')",
+                           timeout=30_000)
+    wait_idle(page)
     shot = canvas_shot(page)
     save(shot, "lab-6-after-100-toggles.png")
-    assert diff_fraction(shot, STATE["closed"]) < 0.01
+    assert diff_fraction(shot, page.shots["closed"]) < 0.01
 
 
 def test_drag_orbits_and_is_not_a_click(page, lab):
-    box = page.locator(".jp-OutputArea canvas").first.bounding_box()
-    x, y = box["x"] + STATE["points"]["closed"][0], box["y"] + STATE["points"]["closed"][1]
+    box = canvas_box(page)
+    x, y = box["x"] + page.points["closed"][0], box["y"] + page.points["closed"][1]
     before = canvas_shot(page)
     t0 = time.time()
     page.mouse.move(x, y)
@@ -136,7 +210,8 @@ def test_drag_orbits_and_is_not_a_click(page, lab):
         page.mouse.move(x + 15 * step, y + 4 * step)
         page.wait_for_timeout(30)
     page.mouse.up()
-    page.wait_for_timeout(2000)
+    page.wait_for_function("() => [...globalThis.__tspLive].every(c => c.model.get('camera_moved'))",
+                           timeout=10_000)
     after = canvas_shot(page)
     save(after, "lab-7-after-drag.png")
     assert diff_fraction(before, after) > 0.01, "the drag did not orbit the camera"

@@ -195,6 +195,7 @@ class Controller {
     this.cam = null;      // camera tween
     this.frameRequested = false;
     this.hovered = null;
+    this.busy = true;
   }
 
   async load() {
@@ -212,11 +213,14 @@ class Controller {
     this.meshModels = await Promise.all(m.get("meshes").map(get));
     this.rebuildState();
     const orbit = this.orbitModel.obj;
-    orbit.addEventListener("start", () => { this.cam = null; this.userMoving = true; });
+    // A plain click also starts and ends the controls: only a camera that moved counts.
+    let startPose = null;
+    const pose = () => this.cameraModel.obj.position.toArray().concat(orbit.target.toArray());
+    orbit.addEventListener("start", () => { startPose = pose(); this.cam = null; });
     orbit.addEventListener("change", () => this.requestFrame());
     orbit.addEventListener("end", () => {
-      this.userMoving = false;
-      if (!m.get("camera_moved")) { m.set("camera_moved", true); m.save_changes(); }
+      const moved = startPose && pose().some((v, k) => Math.abs(v - startPose[k]) > 1e-6);
+      if (moved && !m.get("camera_moved")) { m.set("camera_moved", true); m.save_changes(); }
     });
     for (const name of ["status", "focus", "camera_moved", "follow"]) m.on("change:" + name, () => this.schedule());
     const reload = async () => {  // a rebuilt scene: new meshes, plan and geometry together
@@ -349,7 +353,28 @@ class Controller {
     this.updateLinks();
     this.sceneModel.trigger("rerender", this.sceneModel, {});
     this.views.forEach((v) => v.placeLabels());
+    this.busy = busy;
     if (busy) this.requestFrame();
+  }
+
+  // Canvas-pixel rectangles [x0, y0, x1, y1] of every node's maps as drawn now (for tests, and
+  // for anyone checking what the camera shows).
+  screenRects() {
+    const cam = this.cameraModel.obj, live = this.live(), { width, height } = this.model.get("size");
+    cam.updateMatrixWorld();
+    const v = cam.position.clone();
+    const out = {};
+    this.plan.nodes.forEach((n, i) => {
+      const [a, b, c, d, e, f] = mapBox(live, i, this.C);
+      let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+      for (const x of [a, d]) for (const y of [b, e]) for (const z of [c, f]) {
+        v.set(x, y, z).project(cam);
+        const px = ((v.x + 1) / 2) * width, py = ((1 - v.y) / 2) * height;
+        x0 = Math.min(x0, px); x1 = Math.max(x1, px); y0 = Math.min(y0, py); y1 = Math.max(y1, py);
+      }
+      out[n.name] = [x0, y0, x1, y1];
+    });
+    return out;
   }
 
   // Current (animated) arrangement: node positions as drawn now, footprints blended by the morph.
@@ -475,9 +500,11 @@ class Controller {
   }
 }
 
+const live = (globalThis.__tspLive = globalThis.__tspLive || new Set()); // loaded ones (tests)
+
 function controllerFor(model) {
   const uid = model.get("uid");
-  if (!registry.has(uid)) registry.set(uid, new Controller(model).load());
+  if (!registry.has(uid)) registry.set(uid, new Controller(model).load().then((c) => (live.add(c), c)));
   return registry.get(uid);
 }
 
@@ -590,7 +617,7 @@ class View {
       const q = ndc(e);
       if (q) ctl.click(ctl.pick(q[0], q[1]));
     }, true);
-    host.addEventListener("pointermove", (e) => {
+    host.addEventListener("pointermove", (e) => {  // capture: the renderer view may stop it
       if (e.buttons) return;
       pending = e;
       if (this.hoverQueued) return;
@@ -604,7 +631,7 @@ class View {
         (host.querySelector("canvas") || {}).style && (host.querySelector("canvas").style.cursor =
           hit && hit.what[0] !== "map" ? "pointer" : "");
       });
-    });
+    }, true);
     host.addEventListener("pointerleave", () => { ctl.hover(null); this.caption.textContent = ""; });
   }
 
