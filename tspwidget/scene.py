@@ -272,11 +272,15 @@ class Scene:
         xs, ys = zip(*pts)
         return (min(xs), min(ys), max(xs), max(ys))
 
-    def screen_point(self, layer_name, x, z, status=None):
-        """Canvas pixel ``(px, py)`` of the point ``(x, z)`` of a layer's plane, at the default
-        camera for the statuses (default: as they are)."""
+    def screen_point(self, layer_name, x, z, status=None, focus=None):
+        """Canvas pixel ``(px, py)`` of the point ``(x, z)`` of a layer's plane, for the statuses
+        (default: as they are) and the camera the controller ends at: the default one, or the
+        one that frames layer ``focus``."""
         arr = geo.arrange(self.plan, self.open_flags(status))
-        eye, aim = geo.frame(geo.screen_extent(arr), self.width / self.height)
+        if focus is None:
+            eye, aim = geo.frame(geo.screen_extent(arr), self.width / self.height)
+        else:
+            eye, aim = geo.focus_camera(arr, list(self.layers).index(focus), self.width / self.height)
         i = list(self.layers).index(layer_name)
         return self._to_pixels(arr.positions[i] + (x, 0.0, z), eye, aim)
 
