@@ -16,7 +16,6 @@ if os.environ.get("OPENBLAS_CORETYPE") or os.environ.get("OPENBLAS_L2_SIZE"):
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 import comm  # noqa: E402
-import ipywidgets  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tspwidget as tsp  # noqa: E402
@@ -39,19 +38,20 @@ def message_bytes(messages):
                for _, d, bufs in messages)
 
 
-def widgets_of(lm, shared):
-    seen, todo = set(), [lm.mesh, lm.label, lm.action]
-    while todo:
-        w = todo.pop()
-        if not isinstance(w, ipywidgets.Widget) or w.model_id in seen or w in shared:
-            continue
-        seen.add(w.model_id)
-        for name in w.keys:
-            v = getattr(w, name)
-            items = v.values() if isinstance(v, dict) else v if isinstance(v, (list, tuple)) else [v]
-            for item in items:
-                todo.extend(item if isinstance(item, (list, tuple)) else [item])
-    return len(seen)
+def buffer_bytes(messages):
+    """Bytes of the binary buffers alone (the numpy arrays: atlases, vertices)."""
+    return sum(memoryview(b).nbytes for _, _, bufs in messages for b in bufs)
+
+
+def view_buffer_bytes(view):
+    """Bytes of the binary buffers in the state of every layer's widget models."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    total = 0
+    for lm in view.scene.layers.values():
+        for widget in lm.widgets:
+            total += sum(memoryview(b).nbytes for b in _remove_buffers(widget.get_state())[2])
+    return total
 
 
 def mobilenet_v1(size=224):
@@ -84,11 +84,10 @@ def main():
         seconds, _ = timed(lambda: model.show().close())  # closed views stop listening
         view = model.show()  # one live view, so that messages are counted for one view
         lm = view.scene.layers["dw"]
-        shared = {view.scene.clip, *view.scene.clip.tracks, view.scene.action_layout}
         MESSAGES.clear()
         model.get_layer("dw").open_layer()
         toggle = list(MESSAGES)
-        rows.append((f"{size}x{size}x{channels}", seconds, widgets_of(lm, shared),
+        rows.append((f"{size}x{size}x{channels}", seconds, len(lm.widgets),
                      lm.texture.data.shape[:2], len(toggle), message_bytes(toggle)))
     print("\n| layer | build (s, Python) | widget models | atlas (rows x cols) | messages per toggle | bytes per toggle |")
     print("|---|---|---|---|---|---|")
@@ -103,6 +102,9 @@ def main():
     view = model.show()
     build_msgs = len(MESSAGES)
     build_bytes = message_bytes(MESSAGES)
+    build_buffers = buffer_bytes(MESSAGES)
+    state_buffers = view_buffer_bytes(view)
+    atlas = sum(np.asarray(lm.texture.data).nbytes for lm in view.scene.layers.values())
     MESSAGES.clear()
     model.predict(x[::-1].copy())  # new values: every layer's atlas changes
     update_msgs, update_bytes = len(MESSAGES), message_bytes(MESSAGES)
@@ -111,8 +113,9 @@ def main():
         model.get_layer(name).open_layer()
     print(f"\nMobileNetV1 224x224 ({len(model.layers)} layers): predict {predict_s:.3f} s; "
           f"ModelView build {build_s:.3f} s Python time; build sends {build_msgs} messages "
-          f"({build_bytes / 1e6:.1f} MB); "
-          f"a new predict updates the view in {update_msgs} messages ({update_bytes / 1e6:.1f} MB); "
+          f"({build_bytes / 1e6:.2f} MB, of which binary buffers {build_buffers / 1e6:.2f} MB; "
+          f"layer widgets' buffers {state_buffers / 1e6:.2f} MB, atlases {atlas / 1e6:.2f} MB); "
+          f"a new predict updates the view in {update_msgs} messages ({update_bytes / 1e6:.2f} MB); "
           f"opening 2 layers sent {len(MESSAGES)} messages ({message_bytes(MESSAGES)} bytes).")
 
 

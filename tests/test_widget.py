@@ -9,7 +9,7 @@ import pytest
 
 import tspwidget as tsp
 from tspwidget import ModelView
-from tspwidget.core.textures import colormap_rgb
+from tspwidget.core.textures import atlas_palette, colormap_rgb
 from tspwidget.layers import DepthwiseConv2d, RGBInput
 
 
@@ -227,7 +227,8 @@ def test_colormap_colorbar_and_projector(small_model):
     lm = view.scene.layers["dw"]
     H, W = lm.atlas_layout.shape
     u0, v0, u1, v1 = lm.atlas_layout.map_rects[0]
-    texels = lm.texture.data[round(v0 * H):round(v1 * H), round(u0 * W):round(u1 * W), :3]
+    codes = lm.texture.data[round(v0 * H):round(v1 * H), round(u0 * W):round(u1 * W)]
+    texels = atlas_palette(lm.atlas_layout, lm.texture.data)[codes].astype(float)  # one byte a texel
     curve = colormap_rgb(np.linspace(0, 1, 512), "viridis", None)
     distance = np.abs(texels.reshape(-1, 1, 3) - curve[None]).max(axis=2).min(axis=1)
     assert distance.max() <= 2  # every texel of the map is a viridis colour

@@ -15,7 +15,7 @@ import pythreejs as p3
 
 from .core import diagram as dg
 from .core import layout as geo
-from .core import textures
+from .core import shaders, textures
 
 LINK_POINTS = 8  # at most this many points per drawn link (the controller routes them)
 HOVER_SEGMENTS = 5  # the hovered map's outline (4) and its line to the source map (1)
@@ -27,7 +27,13 @@ def label_text(layer, folded=()):
 
 
 class LayerMesh:
-    """The pythreejs objects of one drawn layer (7 widget models)."""
+    """The pythreejs objects of one drawn layer (8 widget models).
+
+    Quads, in this order in both position arrays: every map, the closed aggregate, the close
+    button, then the four side faces of the closed slab (front, right, back, left; zero-sized when
+    open). The material is a ``ShaderMaterial`` (``core.shaders``) reading a one-byte code atlas
+    (``texture``), the layer's 256-entry palette included.
+    """
 
     def __init__(self, layer, unit, position, options, folded=()):
         self.layer = layer
@@ -36,22 +42,38 @@ class LayerMesh:
         self.position = np.asarray(position, float)
         self.shape = shape = geo.display_shape(layer.output_shape)
         self.group_size = getattr(layer, "depth_multiplier", 1) if layer.layer_type == "DepthwiseConv2d" else 1
-        self.atlas_layout = textures.atlas_layout(*shape)
+        self.rgb_image = layer.layer_type == "RGBInput" and shape[2] == 3
+        self.atlas_layout = textures.atlas_layout(
+            *shape, planes=textures.aggregate_planes(shape, self.rgb_image))
         self.layout = self._layout(unit)
         closed, opened = self._positions()
         self.attr_position = p3.BufferAttribute(array=closed)
         self.attr_morph = p3.BufferAttribute(array=opened)
         self.attr_uv = p3.BufferAttribute(array=self._uvs())
+        self.attr_index = p3.BufferAttribute(array=_quad_index(len(closed) // 4))
         geometry = p3.BufferGeometry(
             attributes={"position": self.attr_position, "uv": self.attr_uv},
-            morphAttributes={"position": [self.attr_morph]},
+            morphAttributes={"position": [self.attr_morph]}, index=self.attr_index,
         )
         self.texture = p3.DataTexture(
-            data=self._atlas(), format="RGBAFormat", type="UnsignedByteType",
-            magFilter="NearestFilter", minFilter="NearestFilter",
+            data=self._atlas(), format="LuminanceFormat", type="UnsignedByteType",
+            magFilter="NearestFilter", minFilter="NearestFilter", unpackAlignment=1,
         )
-        material = p3.MeshBasicMaterial(
-            map=self.texture, morphTargets=True, side="DoubleSide", alphaTest=0.5
+        at = self.atlas_layout
+        h, w = at.cell
+        material = p3.ShaderMaterial(
+            uniforms={  # "atlas" last and the only texture (see core.shaders)
+                "cellSize": {"type": "v2", "value": [float(v) for v in at.cell_uv]},
+                "aspect": {"type": "v2", "value": [w / min(h, w), h / min(h, w)]},
+                "gridCols": {"type": "f", "value": float(at.grid_cols)},
+                "rgbImage": {"type": "f", "value": 1.0 if self.rgb_image else 0.0},
+                "paletteAt": {"type": "v3", "value": [float(at.shape[1]), float(at.shape[0]),
+                                                      float(at.palette_row)]},
+                "hover": {"type": "v4", "value": list(shaders.HOVER_OFF)},
+                "atlas": {"type": "t", "value": self.texture},
+            },
+            vertexShader=shaders.VERTEX_SHADER, fragmentShader=shaders.FRAGMENT_SHADER,
+            morphTargets=True, side="DoubleSide", extensions={"derivatives": True},
         )
         influence = 1.0 if layer.status == "open" else 0.0
         self.mesh = p3.Mesh(
@@ -73,44 +95,67 @@ class LayerMesh:
         return self.layout.closed_extent, self.layout.open_extent
 
     def _positions(self):
-        """(closed, open) vertex arrays: quads for every map, the aggregate, the button."""
+        """(closed, open) vertex arrays, 4 vertices per quad (``attr_index`` makes the two
+        triangles): every map, the aggregate, the button, then the closed slab's four side faces
+        (the aggregate is the slab's top, ``geo.SLAB`` map widths above the layer plane, as
+        ``layout`` boxes it)."""
         lay = self.layout
         zero = np.zeros((lay.channels, 2))
         bx, bz, r = lay.button
         button_size = 2 * r if lay.button_visible else 0.0
+        mw, md = lay.map_size
+        top = geo.SLAB * mw
         closed = np.concatenate([
             geo.quad_corners(zero, (0.0, 0.0)),
-            geo.quad_corners([(0, 0)], lay.map_size, y=_EPS),
+            geo.quad_corners([(0, 0)], lay.map_size, y=top),
             geo.quad_corners([(bx, bz)], (0.0, 0.0), y=_EPS),
+            _slab_sides(mw, md, top),
         ])
         opened = np.concatenate([
             geo.quad_corners(lay.centers, lay.map_size),
             geo.quad_corners([(0, 0)], (0.0, 0.0), y=_EPS),
             geo.quad_corners([(bx, bz)], (button_size, button_size), y=_EPS),
+            np.tile(np.float32([0.0, _EPS, 0.0]), (4 * 6, 1)),
         ])
-        return closed, opened
+        return _four_corners(closed), _four_corners(opened)
 
     def _uvs(self):
+        """UVs: maps and aggregate a hair inside their atlas cells (nearest sampling then never
+        reads a neighbour), the button's square at u in [2, 3], the side faces at u = -1 - face
+        with v = 0 at the top edge (``core.shaders`` reads these)."""
         at = self.atlas_layout
-        rects = np.concatenate([at.map_rects, [at.aggregate_rect, at.button_rect]])
-        return geo.quad_uvs(rects)
+        H, W = at.shape
+        inset = np.array([1, 1, -1, -1]) * 0.02 * np.array([1 / W, 1 / H, 1 / W, 1 / H])
+        rects = np.concatenate([at.map_rects, [at.aggregate_rect]]) + inset
+        sides = np.zeros((4, 6, 2), np.float32)
+        sides[:, :, 0] = -1.0 - np.arange(4)[:, None]
+        sides[:, :, 1] = [0, 0, 1, 0, 1, 1]
+        return _four_corners(np.concatenate([geo.quad_uvs(rects), geo.quad_uvs([(2, 0, 3, 1)]),
+                                             sides.reshape(-1, 2)]).astype(np.float32))
 
     def _atlas(self):
         layer = self.layer
-        maps, agg = textures.layer_pictures(
-            layer.neural_value, self.shape, layer.color,
+        cells = textures.layer_codes(
+            layer.neural_value, self.shape,
             aggregation=self.options["aggregation"], normalize_per=self.options["normalize"],
-            rgb_image=layer.layer_type == "RGBInput", colormap=self.options["colormap"],
+            rgb_image=self.rgb_image, color=layer.color,
         )
-        button = textures.button_picture(textures.hex_to_rgb(layer.color))
-        return textures.paint_atlas(self.atlas_layout, maps, agg, button)
+        palette = textures.palette(layer.color, self.options["colormap"], self.rgb_image)
+        return textures.paint_atlas(self.atlas_layout, cells, palette)
+
+    def hover_rect(self, channel):
+        """The atlas UV rectangle ``(u0, v0, u1, v1)`` of one map (None: the closed aggregate),
+        the value the material's ``hover`` uniform takes to brighten it (``core.shaders``)."""
+        at = self.atlas_layout
+        rect = at.aggregate_rect if channel is None else at.map_rects[channel]
+        return tuple(float(v) for v in rect)
 
     @property
     def widgets(self):
         """Every widget model this layer owns."""
         mesh = self.mesh
         return (self.texture, mesh.material, self.attr_position, self.attr_uv, self.attr_morph,
-                mesh.geometry, mesh)
+                self.attr_index, mesh.geometry, mesh)
 
     def close(self):
         """Close this layer's widget models (the browser forgets them too)."""
@@ -119,7 +164,11 @@ class LayerMesh:
 
     # ------------------------------------------------------------------ updates
     def refresh_texture(self):
-        self.texture.data = self._atlas()
+        """Re-send the atlas if anything in it changed (values, normalisation, aggregation, or
+        the palette rows: colour, colormap)."""
+        atlas = self._atlas()
+        if not np.array_equal(atlas, self.texture.data):
+            self.texture.data = atlas
 
     def refresh_geometry(self, unit):
         """Re-lay the quads after a close-button change (same number of quads)."""
@@ -131,6 +180,32 @@ class LayerMesh:
     def locate(self, status, x, z):
         """What a point ``(x, z)`` of this layer's plane falls on (``LayerLayout.locate``)."""
         return self.layout.locate(status, x, z)
+
+
+def _four_corners(vertices):
+    """Quads given as two triangles (6 vertices, ``geo.quad_corners``' order) -> their 4 corners."""
+    vertices = np.asarray(vertices)
+    return np.ascontiguousarray(
+        vertices.reshape(-1, 6, vertices.shape[-1])[:, [0, 1, 2, 5]].reshape(-1, vertices.shape[-1]))
+
+
+def _quad_index(n_quads):
+    """The index buffer of n quads of 4 corners: triangles (0, 1, 2) and (0, 2, 3) of each."""
+    base = 4 * np.arange(n_quads)[:, None]
+    index = (base + [0, 1, 2, 0, 2, 3]).reshape(-1)
+    return index.astype(np.uint16 if 4 * n_quads <= 65536 else np.uint32)
+
+
+def _slab_sides(mw, md, top):
+    """Vertices ``(24, 3)`` of the four side faces of a ``mw x md`` slab from y = 0 to ``top``:
+    front (+z), right (+x), back (-z), left (-x); each from edge A to edge B as (A top, B top,
+    B bottom, A top, B bottom, A bottom)."""
+    x0, x1, z0, z1 = -mw / 2, mw / 2, -md / 2, md / 2
+    edges = [((x0, z1), (x1, z1)), ((x1, z1), (x1, z0)), ((x1, z0), (x0, z0)), ((x0, z0), (x0, z1))]
+    out = []
+    for (ax, az), (bx, bz) in edges:
+        out += [(ax, top, az), (bx, top, bz), (bx, 0.0, bz), (ax, top, az), (bx, 0.0, bz), (ax, 0.0, az)]
+    return np.array(out, np.float32)
 
 
 def _line_object(n_points, color, opacity, render_order):

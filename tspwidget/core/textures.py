@@ -1,9 +1,26 @@
-"""Values to colours, and a layer's pictures packed into one texture atlas (numpy only).
+"""Values to colour codes, a layer's code atlas, and its palette (numpy only).
+
+A layer's pictures travel as ONE BYTE per texel: every map (and the closed aggregate) is stored as
+codes in one single-channel atlas, and the colour lookup happens in the material
+(``tspwidget.core.shaders``) through a 256-entry palette, which travels in the same atlas (three
+planes R, G, B of 256 bytes after the cells: pythreejs 2.4.2 resolves only one texture uniform of a
+ShaderMaterial, see ``core.shaders``). Codes:
+
+====================  =====  ==========================================================
+``CODE_CLEAR``        0      transparent: discarded (padding cells of a vector strip)
+``CODE_NAN``          1      NaN, drawn in ``NAN_RGB`` (magenta)
+``CODE_BUTTON_FILL``  2      close button disc (the button is drawn by the shader, see
+``CODE_BUTTON_RING``  3      ``button_codes``; these palette entries give its colours)
+``CODE_BUTTON_X``     4      the X on the button
+``CODE_SIDE``         5      the side faces of a closed layer's slab
+``CODE_LOW``..        6..255 values: normalised 0 (and -Inf) -> 6, 1 (and +Inf) -> 255
+====================  =====  ==========================================================
 
 Colour follows TensorSpace: a map is drawn in its layer's colour, its brightness carrying the value:
 ``colour * (0.4 + 0.6 * normalised value)`` (TensorSpace's ``minOpacity = 0.4`` on a black
 background). Unlike TensorSpace, constant maps and non-finite values cannot overflow: a constant map
 is drawn at mid brightness, +Inf at full, -Inf at the minimum, and NaN in a colour of its own.
+Changing a layer's colour or the colormap changes only the palette rows of the atlas.
 """
 
 from __future__ import annotations
@@ -18,7 +35,19 @@ MIN_BRIGHTNESS = 0.4  # TensorSpace's minOpacity
 NAN_RGB = (255, 0, 255)  # magenta: never a shade of a layer colour on black
 AGGREGATIONS = ("mean", "max")
 NORMALIZATIONS = ("map", "layer")
-BUTTON_PX = 64  # close-button picture size in the atlas
+
+CODE_CLEAR, CODE_NAN, CODE_BUTTON_FILL, CODE_BUTTON_RING, CODE_BUTTON_X, CODE_SIDE = range(6)
+CODE_LOW, CODE_HIGH = 6, 255
+LEVELS = CODE_HIGH - CODE_LOW + 1  # 250 brightness steps (less than one 8-bit step apart)
+PALETTE_SIZE = 256
+
+# The close button, in its own square [-0.5, 0.5]^2 (the shader draws it at any size).
+BUTTON_RING2 = 0.2  # squared radius where the ring starts (the disc's edge is 0.25)
+BUTTON_X_HALF_WIDTH = 0.06  # half width of the X's strokes, as | |x| - |y| |
+BUTTON_X_REACH = 0.24  # the X's strokes end at max(|x|, |y|) = this
+BUTTON_FILL_SHADE = 0.55  # the disc is the layer colour times this, the ring the colour itself
+BUTTON_X_RGB = (20, 20, 20)
+SIDE_SHADE = 0.8  # a slab's sides: the darkest value colour times this (then shaded per face)
 
 
 def hex_to_rgb(color):
@@ -73,8 +102,9 @@ def colormap_rgb(norm, colormap, rgb):
 
 
 def shade(norm, rgb, colormap="layer"):
-    """RGBA uint8 pictures from normalised values ``(..., )``: in colour ``rgb`` (3 floats 0-255)
-    at brightness 0.4-1, or in a colormap; NaN in magenta."""
+    """RGBA uint8 colours of normalised values ``(..., )`` (what the shader shows for them, up to
+    the 250-step code quantisation): in colour ``rgb`` (3 floats 0-255) at brightness 0.4-1, or in
+    a colormap; NaN in magenta."""
     as_choice(colormap, "colormap", COLORMAPS)
     norm = np.asarray(norm, np.float32)
     out = np.empty((*norm.shape, 4), np.uint8)
@@ -84,110 +114,189 @@ def shade(norm, rgb, colormap="layer"):
     return out
 
 
-def button_picture(rgb, size=BUTTON_PX):
-    """A round close button with an X, RGBA; transparent outside the disc (cut out by alphaTest)."""
-    yy, xx = (np.mgrid[0:size, 0:size] + 0.5) / size - 0.5
-    disc = xx**2 + yy**2 <= 0.25
-    cross = (np.abs(np.abs(xx) - np.abs(yy)) < 0.06) & (np.maximum(np.abs(xx), np.abs(yy)) < 0.24)
-    ring = disc & (xx**2 + yy**2 >= 0.2)
-    out = np.zeros((size, size, 4), np.uint8)
-    out[disc, :3] = (rgb * 0.55).astype(np.uint8)
-    out[ring, :3] = rgb.astype(np.uint8)
-    out[cross & disc, :3] = (20, 20, 20)
-    out[disc, 3] = 255
+# --------------------------------------------------------------------------- codes and palette
+
+
+def encode(norm):
+    """uint8 codes of normalised values: [0, 1] -> ``CODE_LOW..CODE_HIGH`` (values outside are
+    clamped, so -Inf lands on the bottom and +Inf on the top), NaN -> ``CODE_NAN``."""
+    norm = np.asarray(norm, np.float32)
+    with np.errstate(invalid="ignore"):
+        codes = CODE_LOW + np.rint(np.clip(norm, 0, 1) * (LEVELS - 1))
+    codes = np.where(np.isnan(norm), CODE_NAN, codes)
+    return codes.astype(np.uint8)
+
+
+def code_values(codes):
+    """The normalised value a value code stands for (the inverse of ``encode``, on its grid)."""
+    return (np.asarray(codes, np.float32) - CODE_LOW) / (LEVELS - 1)
+
+
+def palette(color, colormap="layer", rgb_image=False):
+    """The ``(1, 256, 4)`` uint8 palette of a layer: what each code looks like.
+
+    With ``rgb_image`` (an RGB input) the value codes are a white ramp: the shader tints map k
+    red, green or blue, and draws the closed picture from three planes of codes directly.
+    """
+    as_choice(colormap, "colormap", COLORMAPS)
+    rgb = hex_to_rgb(color)
+    out = np.zeros((1, PALETTE_SIZE, 4), np.uint8)
+    t = code_values(np.arange(CODE_LOW, CODE_HIGH + 1))
+    if rgb_image:
+        ramp = colormap_rgb(t, "layer", np.full(3, 255.0, np.float32))
+    else:
+        ramp = colormap_rgb(t, colormap, rgb)
+    out[0, CODE_LOW:, :3] = ramp.clip(0, 255).astype(np.uint8)
+    out[0, CODE_NAN, :3] = NAN_RGB
+    out[0, CODE_BUTTON_FILL, :3] = (rgb * BUTTON_FILL_SHADE).astype(np.uint8)
+    out[0, CODE_BUTTON_RING, :3] = rgb.astype(np.uint8)
+    out[0, CODE_BUTTON_X, :3] = BUTTON_X_RGB
+    side = colormap_rgb(np.zeros(1), "layer" if rgb_image else colormap, rgb)[0] * SIDE_SHADE
+    out[0, CODE_SIDE, :3] = side.clip(0, 255).astype(np.uint8)
+    out[0, 1:, 3] = 255  # CODE_CLEAR stays (0, 0, 0, 0)
     return out
+
+
+def button_codes(size=64):
+    """The close button rasterised at ``size x size`` texel centres, as codes: the numpy twin of
+    what the shader draws analytically (round at any size): a disc with a ring and an X,
+    ``CODE_CLEAR`` outside the disc."""
+    yy, xx = (np.mgrid[0:size, 0:size] + 0.5) / size - 0.5
+    r2 = xx**2 + yy**2
+    disc = r2 <= 0.25
+    cross = (np.abs(np.abs(xx) - np.abs(yy)) < BUTTON_X_HALF_WIDTH) & (
+        np.maximum(np.abs(xx), np.abs(yy)) < BUTTON_X_REACH)
+    out = np.full((size, size), CODE_CLEAR, np.uint8)
+    out[disc] = CODE_BUTTON_FILL
+    out[disc & (r2 >= BUTTON_RING2)] = CODE_BUTTON_RING
+    out[disc & cross] = CODE_BUTTON_X
+    return out
+
+
+# --------------------------------------------------------------------------- the atlas
 
 
 @dataclass(frozen=True)
 class AtlasLayout:
-    """Where each picture of a layer sits in its atlas; depends on the shapes only."""
+    """Where each picture of a layer sits in its code atlas; depends on the shapes only.
+
+    The atlas is a grid of ``grid_cols`` cells of ``cell`` = (h, w) texels with no gutters (the
+    atlas is sampled with NearestFilter, and the quads' UVs stay a hair inside their cells): cell k
+    < c is map k, the next cell(s) the closed aggregate (three planes R, G, B for an RGB input).
+    Its width is a multiple of 4 (WebGL1's default row alignment, though the texture also asks
+    for an alignment of 1).
+    """
 
     shape: tuple  # (rows, cols) of the atlas array
+    cell: tuple  # (h, w) texels of each cell
+    grid_cols: int
     map_rects: np.ndarray  # (c, 4): u0, v0, u1, v1 of each map (v0 = the map's row 0)
-    aggregate_rect: tuple
-    button_rect: tuple
-    clear_rect: tuple  # a fully transparent patch, for the invisible hit quad
-    cells: tuple  # (grid cols, cell rows, cell cols), to place pictures
+    aggregate_rect: tuple  # the aggregate's cell (the first of the three planes of an RGB input)
+    n_cells: int
+    palette_row: int  # the palette starts here: byte ``plane * 256 + code`` of the rows from it
+
+    @property
+    def cell_uv(self):
+        """(u, v) size of one cell."""
+        return self.cell[1] / self.shape[1], self.cell[0] / self.shape[0]
+
+    def rect(self, k):
+        """u0, v0, u1, v1 of cell k."""
+        h, w = self.cell
+        r0, c0 = (k // self.grid_cols) * h, (k % self.grid_cols) * w
+        H, W = self.shape
+        return (c0 / W, r0 / H, (c0 + w) / W, (r0 + h) / H)
 
 
-def atlas_layout(h, w, c):
-    """Pack c maps of h x w (each with a 1-texel edge gutter), the aggregate and the button."""
-    ch, cw = h + 2, w + 2
-    gcols = max(1, int(np.ceil(np.sqrt(c * ch / cw))))
-    grows = -(-c // gcols)
-    strip = max(ch, BUTTON_PX + 2)
-    height = grows * ch + strip
-    width = max(gcols * cw, cw + BUTTON_PX + 2 + 4)
-
-    def rect(r0, c0, rows, cols):  # texel block -> uv rectangle
-        return (c0 / width, r0 / height, (c0 + cols) / width, (r0 + rows) / height)
-
-    k = np.arange(c)
-    r0 = (k // gcols) * ch + 1
-    c0 = (k % gcols) * cw + 1
-    maps = np.stack([c0 / width, r0 / height, (c0 + w) / width, (r0 + h) / height], axis=1)
-    base = grows * ch
-    return AtlasLayout(
-        shape=(height, width),
-        map_rects=maps,
-        aggregate_rect=rect(base + 1, 1, h, w),
-        button_rect=rect(base + 1, cw + 1, BUTTON_PX, BUTTON_PX),
-        clear_rect=rect(base + 1, cw + BUTTON_PX + 3, 2, 2),
-        cells=(gcols, ch, cw),
-    )
+def aggregate_planes(shape, rgb_image=False):
+    """How many cells the closed aggregate takes: 3 for an RGB input's colour picture, else 1."""
+    return 3 if rgb_image and shape[2] == 3 else 1
 
 
-def paint_atlas(layout, maps, aggregate_rgba, button_rgba):
-    """The atlas image ``(rows, cols, 4)`` uint8 from ``maps (h, w, c, 4)`` and the other pictures."""
-    gcols, ch, cw = layout.cells
-    h, w, c, _ = maps.shape
-    atlas = np.zeros((*layout.shape, 4), np.uint8)
-    padded = np.pad(maps, ((1, 1), (1, 1), (0, 0), (0, 0)), mode="edge")  # gutters repeat edges
-    grows = -(-c // gcols)
-    full = np.zeros((grows * gcols, ch, cw, 4), np.uint8)
-    full[:c] = padded.transpose(2, 0, 1, 3)
-    atlas[: grows * ch, : gcols * cw] = (
-        full.reshape(grows, gcols, ch, cw, 4).transpose(0, 2, 1, 3, 4).reshape(grows * ch, gcols * cw, 4)
-    )
-    base = grows * ch
-    atlas[base : base + ch, :cw] = np.pad(aggregate_rgba, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    b = button_rgba.shape[0]
-    atlas[base + 1 : base + 1 + b, cw + 1 : cw + 1 + b] = button_rgba
+MAX_ATLAS_SIDE = 4096  # texels; every WebGL1 device this runs on offers at least this
+
+
+def _grid_cols(n, h, w):
+    """Cells per atlas row: the fewest texels in all (empty cells in the last row and the width
+    padding cost bytes), both sides within ``MAX_ATLAS_SIDE``, the squarest among equals."""
+    best = None
+    for gcols in range(1, n + 1):
+        width, height = -(-(gcols * w) // 4) * 4, -(-n // gcols) * h
+        fits = width <= MAX_ATLAS_SIDE and height <= MAX_ATLAS_SIDE
+        key = (not fits, width * height, abs(np.log(width / height)))
+        if best is None or key < best[0]:
+            best = (key, gcols)
+    return best[1]
+
+
+def atlas_layout(h, w, c, planes=1):
+    """Pack c maps of h x w and the aggregate (``planes`` cells) into a near-square grid."""
+    n = c + planes
+    gcols = _grid_cols(n, h, w)
+    grows = -(-n // gcols)
+    width = -(-(gcols * w) // 4) * 4
+    shape = (grows * h + -(-3 * PALETTE_SIZE // width), width)
+    layout = AtlasLayout(shape=shape, cell=(h, w), grid_cols=gcols, map_rects=np.zeros((c, 4)),
+                         aggregate_rect=(), n_cells=n, palette_row=grows * h)
+    rects = np.array([layout.rect(k) for k in range(n)], np.float64)
+    return AtlasLayout(shape=shape, cell=(h, w), grid_cols=gcols, map_rects=rects[:c],
+                       aggregate_rect=tuple(float(x) for x in rects[c]), n_cells=n,
+                       palette_row=grows * h)
+
+
+def paint_atlas(layout, cells, palette_rgba):
+    """The code atlas ``(rows, cols)`` uint8 from ``cells (n, h, w)`` uint8 (maps, then aggregate)
+    and the layer's ``palette`` (its R, G, B planes go after the cells)."""
+    cells = np.asarray(cells, np.uint8)
+    n, h, w = cells.shape
+    gcols = layout.grid_cols
+    grows = -(-n // gcols)
+    full = np.zeros((grows * gcols, h, w), np.uint8)
+    full[:n] = cells
+    atlas = np.zeros(layout.shape, np.uint8)
+    atlas[: grows * h, : gcols * w] = (
+        full.reshape(grows, gcols, h, w).transpose(0, 2, 1, 3).reshape(grows * h, gcols * w))
+    planes = np.asarray(palette_rgba, np.uint8).reshape(PALETTE_SIZE, 4)[:, :3].T.reshape(-1)
+    tail = atlas[layout.palette_row:].reshape(-1)  # a view: rows after the cells, row-major
+    tail[: planes.size] = planes
     return atlas
 
 
-RGB_TINTS = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.float32)
+def atlas_palette(layout, atlas):
+    """The ``(256, 3)`` palette colours stored in an atlas (what the shader reads)."""
+    tail = np.asarray(atlas)[layout.palette_row:].reshape(-1)[: 3 * PALETTE_SIZE]
+    return tail.reshape(3, PALETTE_SIZE).T
 
 
-def layer_pictures(values, shape, color, *, aggregation="mean", normalize_per="map",
-                   rgb_image=False, colormap="layer"):
-    """``(maps (h, w, c, 4), aggregate (h, w, 4))`` RGBA pictures of one layer.
+def layer_codes(values, shape, *, aggregation="mean", normalize_per="map", rgb_image=False,
+                color="#FFFFFF"):
+    """``(c + planes, h, w)`` uint8 codes of one layer: its c maps, then its closed aggregate.
 
-    ``values`` is the layer's ``neural_value`` or None (then every map is the plain layer colour).
-    With ``rgb_image`` (an RGB input), the open maps are tinted red, green and blue and the closed
-    layer shows the colour picture itself.
+    ``values`` is the layer's ``neural_value`` or None (then every map is the plain layer colour:
+    the top code). With ``rgb_image`` (an RGB input) the aggregate is three planes, R, G and B
+    normalised together, which the shader shows as the colour picture itself (before any values,
+    the planes hold ``color``).
     """
     h, w, c = shape
-    rgb = hex_to_rgb(color)
+    planes = aggregate_planes(shape, rgb_image)
     values, padding = _as_display(values, shape)
     if values is None:
-        plain = shade(np.ones((h, w, c), np.float32), rgb)
-        return plain, plain[:, :, 0]
+        out = np.full((c + planes, h, w), CODE_HIGH, np.uint8)
+        if planes == 3:
+            out[c:] = encode((hex_to_rgb(color) / 255)[:, None, None] * np.ones((1, h, w)))
+        return out
     norm = normalize(values, normalize_per)
-    if rgb_image and c == 3:
-        maps = np.stack([shade(norm[..., k], RGB_TINTS[k]) for k in range(3)], axis=2)
+    out = np.empty((c + planes, h, w), np.uint8)
+    out[:c] = encode(norm).transpose(2, 0, 1)
+    if planes == 3:
         joint = normalize(values, "layer")
-        picture = np.empty((h, w, 4), np.uint8)
-        picture[..., :3] = (np.nan_to_num(joint, nan=0) * 255).astype(np.uint8)
-        picture[..., 3] = 255
-        picture[np.isnan(joint).any(axis=2)] = (*NAN_RGB, 255)
-        return maps, picture
-    maps = shade(norm, rgb, colormap)
-    agg = shade(normalize(aggregate(values, aggregation)[..., None], "map")[..., 0], rgb, colormap)
+        joint[np.isnan(joint).any(axis=2)] = np.nan  # a NaN anywhere: the pixel is NaN
+        out[c:] = encode(joint).transpose(2, 0, 1)
+    else:
+        out[c] = encode(normalize(aggregate(values, aggregation)[..., None], "map")[..., 0])
     if padding is not None:  # the cells after a vector's end are left out (transparent)
-        maps[padding, :, 3] = 0
-        agg[padding, 3] = 0
-    return maps, agg
+        out[:, padding] = CODE_CLEAR
+    return out
 
 
 def _as_display(values, shape):
