@@ -13,8 +13,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.browser import harness
-from tests.browser.harness import image, new_page, save
+from . import harness
+from .harness import image, new_page, save
 
 pytestmark = pytest.mark.browser
 
@@ -123,16 +123,6 @@ def _shoot(browser, path, name):
     page.context.close()
     assert not bad, bad
     return img
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = harness.launch(pw)
-        yield b
-        b.close()
 
 
 def _top(model, ratio=1.0):
