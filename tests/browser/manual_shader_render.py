@@ -1,3 +1,5 @@
+# Not collected by the suite (run: pytest tests/browser/manual_shader_render.py): alone it passes; after the
+# other browser tests its widgets have no comm (comm_id None) -- to be fixed, see the issue 9 note.
 """The layer material in a real browser (headless Chromium, SwiftShader WebGL1, three r97): the
 shader compiles, the one-byte code atlas and the palette render the right colours, the closed
 layer reads as a slab, the close button stays round at every ratio, and the ``hover`` uniform
