@@ -1,5 +1,3 @@
-# Not collected by the suite (run: pytest tests/browser/manual_shader_render.py): alone it passes; after the
-# other browser tests its widgets have no comm (comm_id None) -- to be fixed, see the issue 9 note.
 """The layer material in a real browser (headless Chromium, SwiftShader WebGL1, three r97): the
 shader compiles, the one-byte code atlas and the palette render the right colours, the closed
 layer reads as a slab, the close button stays round at every ratio, and the ``hover`` uniform
@@ -55,6 +53,7 @@ def _page(tmp_path, name, model, *, open_layers=(), ratio=1.0, camera, target=(0
     from ipywidgets.embed import embed_data
 
     from tspwidget import scene as sc
+    from tspwidget.export import widget_state
     from tspwidget.core import layout as geo
 
     unit = geo.model_unit([(12, 12, 3)])
@@ -79,7 +78,9 @@ def _page(tmp_path, name, model, *, open_layers=(), ratio=1.0, camera, target=(0
                                   aspect=W / H, near=1, far=5000)
     scene = p3.Scene(children=[*meshes, camera], background="#000000")
     renderer = p3.Renderer(camera=camera, scene=scene, width=W, height=H, antialias=True)
-    data = embed_data(views=[renderer])  # every live widget: textures sit in nested uniforms
+    # Only this page's widgets (the exporter's walk follows the textures in nested uniforms);
+    # embed_data's default takes every widget alive in the process, closed ones included.
+    data = embed_data(views=[renderer], state=widget_state([renderer]), drop_defaults=False)
     static = harness.Path(sc.__file__).parent / "static"
     views = "".join(
         f'<script type="application/vnd.jupyter.widget-view+json">{json.dumps(v)}</script>'
