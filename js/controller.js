@@ -18,6 +18,7 @@
 
 const EASE = (t) => (t < 0.5 ? 4 * t * t * t : 1 - Math.pow(-2 * t + 2, 3) / 2); // cubic in-out
 const LINK_POINTS = 8;
+const HOVER_OFF = [-1, -1, -2, -2]; // core/shaders.py HOVER_OFF: u0 > u1 is off
 
 // ------------------------------------------------------------------ layout (port of core/layout.py)
 // Perspective allowances (layout._slack, layout.label_offset).
@@ -471,12 +472,21 @@ class Controller {
     this.lastClick = [hit.name].concat(hit.what);
   }
 
-  // Outline the hovered map and draw the line to the map it comes from.
+  setHover(node, cell) {  // cell: a map index, -1 the aggregate, null off
+    const u = this.meshModels[node].obj.material.uniforms.hover;
+    const rect = cell === null ? HOVER_OFF : atlasRect(this.model.get("geometry")[node].atlas, cell);
+    if (u.value && u.value.set) u.value.set(...rect); else u.value = rect; // r97 takes an array too
+  }
+
+  // Brighten what is under the pointer (the material's hover uniform: a map, or a closed
+  // layer's aggregate), outline a hovered map and draw the line to the map it comes from.
   hover(hit) {
     const attr = this.hoverModel.obj.geometry.attributes.position;
     const out = attr.array;
     out.fill(0);
+    if (this.hovered) this.setHover(this.hovered.node, null);
     this.hovered = hit;
+    if (hit && hit.what[0] !== "button") this.setHover(hit.node, hit.what[0] === "map" ? hit.what[1] : -1);
     if (hit && hit.what[0] === "map") {
       const g = this.model.get("geometry")[hit.node], p = this.meshModels[hit.node].obj.position;
       const [w, d] = g.map_size, c = hit.what[1];
@@ -498,6 +508,13 @@ class Controller {
     attr.needsUpdate = true;
     this.sceneModel.trigger("rerender", this.sceneModel, {});
   }
+}
+
+// The atlas UV rectangle of cell k (AtlasLayout.rect in core/textures.py); -1 is the aggregate.
+function atlasRect(atlas, k) {
+  const cell = k < 0 ? atlas.aggregate : k, [h, w] = atlas.cell, [H, W] = atlas.shape;
+  const r0 = Math.floor(cell / atlas.grid_cols) * h, c0 = (cell % atlas.grid_cols) * w;
+  return [c0 / W, r0 / H, (c0 + w) / W, (r0 + h) / H];
 }
 
 const live = (globalThis.__tspLive = globalThis.__tspLive || new Set()); // loaded ones (tests)

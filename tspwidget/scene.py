@@ -304,6 +304,29 @@ class Scene:
             widget.close()
 
     # ------------------------------------------------------------------ geometry as data
+    def pick_geometry(self):
+        """Per layer, what the browser controller needs to pick, hover and route links: the
+        open grid (rows, cols, map size, centres, button) and the atlas grid, from which it
+        computes the ``hover`` uniform's rectangle of any map (``AtlasLayout.rect``)."""
+        index = {name: i for i, name in enumerate(self.layers)}
+        out = []
+        for lm in self.layers.values():
+            lay, at = lm.layout, lm.atlas_layout
+            entry = {"rows": int(lay.rows), "cols": int(lay.cols),
+                     "map_size": [float(v) for v in lay.map_size],
+                     "centers": [float(v) for v in lay.centers.reshape(-1)],
+                     "button": [float(v) for v in lay.button],
+                     "button_visible": bool(lay.button_visible and lay.channels > 1),
+                     "atlas": {"shape": [int(v) for v in at.shape], "cell": [int(v) for v in at.cell],
+                               "grid_cols": int(at.grid_cols), "aggregate": int(lay.channels)}}
+            source = getattr(lm.layer, "source_channel", None)
+            if source is not None and lm.layer.inbound_layers:
+                src = self.diagram.owner.get(lm.layer.inbound_layers[0].name)
+                if src in index:
+                    entry["source"] = {"node": index[src], "group": int(lm.layer.depth_multiplier)}
+            out.append(entry)
+        return out
+
     def boxes(self, status=None):
         """World boxes of every drawn layer's maps, label and button, for the statuses."""
         return self._boxes(self.open_flags(status))[0]

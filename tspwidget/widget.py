@@ -185,21 +185,9 @@ class ModelView(widgets.VBox):
         """Everything the browser controller needs about the scene as it is now (one message)."""
         sc, ctl = self.scene, self.controller
         plan = sc.plan.to_json()
-        index = {name: i for i, name in enumerate(sc.layers)}
-        geometry = []
-        for node, (name, lm) in zip(plan["nodes"], sc.layers.items()):
+        for node, lm in zip(plan["nodes"], sc.layers.values()):
             node["color"] = lm.layer.color
-            lay = lm.layout
-            entry = {"rows": int(lay.rows), "cols": int(lay.cols),
-                     "map_size": [float(v) for v in lay.map_size],
-                     "centers": [float(v) for v in lay.centers.reshape(-1)],
-                     "button": [float(v) for v in lay.button],
-                     "button_visible": bool(lay.button_visible and lay.channels > 1)}
-            if lm.layer.layer_type == "DepthwiseConv2d" and lm.layer.inbound_layers:
-                src = sc.diagram.owner.get(lm.layer.inbound_layers[0].name)
-                if src in index:
-                    entry["source"] = {"node": index[src], "group": int(lm.layer.depth_multiplier)}
-            geometry.append(entry)
+        geometry = sc.pick_geometry()
         with ctl.hold_sync():
             ctl.meshes = [lm.mesh for lm in sc.layers.values()]
             ctl.links = sc.links

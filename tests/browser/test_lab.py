@@ -171,7 +171,17 @@ def test_hover_outlines_the_map_and_says_where_it_comes_from(page):
                            timeout=10_000)
     assert "from image channel 1" in caption.inner_text()
     view_shot(page, "lab-9-hover.png")
+    # The map itself is brightened through its material's hover uniform (Python's rectangle).
+    np.testing.assert_allclose(hover_uniform(page, "dw"), page.points["hover3"], atol=1e-9)
     page.mouse.move(box["x"] + 2, box["y"] + 2)
+    page.wait_for_function("() => document.querySelector('.tsp-caption').textContent === ''", timeout=10_000)
+    assert hover_uniform(page, "dw")[0] > hover_uniform(page, "dw")[2], "the hover stays lit"
+
+
+def hover_uniform(page, name):
+    return controller(page, f"""const i = c.plan.nodes.findIndex(n => n.name === '{name}');
+        const v = c.meshModels[i].obj.material.uniforms.hover.value;
+        return v.toArray ? v.toArray() : Array.from(v);""")
 
 
 def test_whole_model_button_eases_back(page):
