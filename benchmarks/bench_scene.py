@@ -19,7 +19,8 @@ import comm  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tspwidget as tsp  # noqa: E402
-from tspwidget.layers import Conv2d, DepthwiseConv2d, Input3d, RGBInput  # noqa: E402
+from tspwidget.layers import (Add, Conv2d, Dense, DepthwiseConv2d, GlobalPooling2d, Input3d,  # noqa: E402
+                              RGBInput)
 
 MESSAGES = []
 
@@ -62,6 +63,30 @@ def mobilenet_v1(size=224):
         layers.append(DepthwiseConv2d(3, strides=stride, padding="same", activation="relu6", name=f"conv_dw_{i}"))
         layers.append(Conv2d(filters, 1, activation="relu6", name=f"conv_pw_{i}"))
     return tsp.Sequential(layers)
+
+
+def mobilenet_v2(size=224):
+    """MobileNetV2 1.0 (Keras's layer names; BN folded into the convs' activations, which is how
+    the view draws it anyway with ``fold=True``), with its residual Adds."""
+    x = inp = RGBInput(shape=(size, size, 3), name="input")
+    x = Conv2d(32, 3, strides=2, padding="same", activation="relu6", name="Conv1").apply(x)
+    channels, block = 32, 0
+    for t, c, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                       (6, 160, 3, 2), (6, 320, 1, 1)]:
+        for i in range(n):
+            stride, name, y = (s if i == 0 else 1), f"block_{block}", x
+            if t != 1:
+                y = Conv2d(channels * t, 1, activation="relu6", name=f"{name}_expand").apply(y)
+            y = DepthwiseConv2d(3, strides=stride, padding="same", activation="relu6",
+                                name=f"{name}_depthwise").apply(y)
+            y = Conv2d(c, 1, name=f"{name}_project").apply(y)
+            if stride == 1 and channels == c:
+                y = Add(name=f"{name}_add").apply([x, y])
+            x, channels, block = y, c, block + 1
+    x = Conv2d(1280, 1, activation="relu6", name="Conv_1").apply(x)
+    x = GlobalPooling2d(name="global_average_pooling2d").apply(x)
+    out = Dense(1000, activation="softmax", name="predictions").apply(x)
+    return tsp.Model(inp, out, name="mobilenetv2_1.00_224")
 
 
 def timed(fn, repeat=3):
@@ -117,6 +142,19 @@ def main():
           f"layer widgets' buffers {state_buffers / 1e6:.2f} MB, atlases {atlas / 1e6:.2f} MB); "
           f"a new predict updates the view in {update_msgs} messages ({update_bytes / 1e6:.2f} MB); "
           f"opening 2 layers sent {len(MESSAGES)} messages ({message_bytes(MESSAGES)} bytes).")
+    view.close()
+
+    model = mobilenet_v2().init(seed=0)
+    predict_s, _ = timed(lambda: model.predict(x), repeat=2)
+    build_s, _ = timed(lambda: model.show().close(), repeat=2)
+    MESSAGES.clear()
+    view = model.show()
+    sent = list(MESSAGES)
+    plan_s, _ = timed(view.scene._plan, repeat=2)  # private: the layout search alone
+    print(f"\nMobileNetV2 1.0 224x224 ({len(model.layers)} layers, {len(view.scene.layers)} drawn): "
+          f"predict {predict_s:.3f} s; ModelView build {build_s:.3f} s Python time (of which the layout "
+          f"plan {plan_s:.3f} s); build sends {len(sent)} messages ({message_bytes(sent) / 1e6:.2f} MB, "
+          f"of which binary buffers {buffer_bytes(sent) / 1e6:.2f} MB).")
 
 
 if __name__ == "__main__":

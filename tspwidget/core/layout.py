@@ -11,6 +11,7 @@ Everything here returns plain numbers and numpy arrays; the scene turns them int
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -360,13 +361,19 @@ def label_offset(footprint, label_h, aspect):
     return x1 + LABEL_GAP * label_h + near
 
 
-def _bands(footprint, label_h, se, ce, slack):
-    """(screen height above, below) a node's axis: its maps seen at the elevation (with the
-    perspective allowance ``slack``), its label."""
-    x0, x1, z0, z1 = footprint
-    slab = SLAB * (x1 - x0) * ce
-    up = max(-z0 * se * (1 + slack) + slab, label_h / 2)
-    down = max(z1 * se * (1 + slack), label_h / 2)
+def _label_offsets(feet, label_h, aspect):
+    """``label_offset`` of every footprint row of ``feet`` (n, 4) at once."""
+    ce = math.cos(math.radians(ELEVATION))
+    near = math.tan(math.radians(FOV) / 2) * aspect * ce * (feet[:, 3] - feet[:, 2]) / 2
+    return feet[:, 1] + LABEL_GAP * label_h + near
+
+
+def _all_bands(feet, label_h, se, ce, slack):
+    """(screen height above, below) each node's axis, for the footprint rows of ``feet`` (n, 4):
+    its maps seen at the elevation (with the perspective allowance ``slack``), its label."""
+    slab = SLAB * (feet[:, 1] - feet[:, 0]) * ce
+    up = np.maximum(-feet[:, 2] * se * (1 + slack) + slab, label_h / 2)
+    down = np.maximum(feet[:, 3] * se * (1 + slack), label_h / 2)
     return up, down
 
 
@@ -405,8 +412,7 @@ def min_label_px(arrangement, eye, aim, fov, height_px):
     """The smallest label's height on screen, in pixels."""
     forward = (aim - eye) / np.linalg.norm(aim - eye)
     anchors = arrangement.positions.copy()
-    anchors[:, 0] += [label_offset(f, arrangement.label_h, arrangement.aspect)
-                      for f in arrangement.footprints]
+    anchors[:, 0] += _label_offsets(arrangement.footprints, arrangement.label_h, arrangement.aspect)
     depth = float(np.max((anchors - eye) @ forward))
     focal = height_px / 2 / math.tan(math.radians(fov) / 2)
     return arrangement.label_h * focal / depth
@@ -422,7 +428,10 @@ def _arrange(plan, open_flags, h):
                      for i, node in enumerate(plan.nodes)], float).reshape(n, 4)
     label_w = np.array([len(plan.label(i)) * CHAR_WIDTH * h for i in range(n)])
     left = feet[:, 0]
-    right = np.array([label_offset(f, h, plan.aspect) for f in feet]) + label_w
+    right = (_label_offsets(feet, h, plan.aspect) + label_w).tolist()
+    home_up, home_down = (b.tolist() for b in _all_bands(feet, h, se, ce, slack))
+    focus_up, focus_down = (b.tolist() for b in _all_bands(feet, h, sf, cf, focus_slack))
+    left = left.tolist()
     by_level = {}
     for i, node in enumerate(plan.nodes):
         by_level.setdefault(node.level, []).append(i)
@@ -443,11 +452,9 @@ def _arrange(plan, open_flags, h):
                     x += right[i] - left[i] + SIBLING_GAP * h
             # Bands at the default elevation, and at the focus one where a layer is open (the
             # camera then looks from higher up, and sees more of the grid's depth).
-            home = [_bands(feet[i], h, se, ce, slack) for i in members]
-            focus = [_bands(feet[i], h, sf, cf, focus_slack) for i in members]
-            level_open = any(open_flags[i] for i in members)
-            now = (max(b[0] for b in home), max(b[1] for b in home),
-                   max(b[0] for b in focus), max(b[1] for b in focus), level_open)
+            now = (max(home_up[i] for i in members), max(home_down[i] for i in members),
+                   max(focus_up[i] for i in members), max(focus_down[i] for i in members),
+                   any(open_flags[i] for i in members))
             if previous is not None:
                 step = (previous[0] + now[1] + LEVEL_GAP * h) / ce
                 if previous[4] or now[4]:
@@ -473,20 +480,24 @@ def screen_extent(arrangement, indexes=None, elevation=None, with_labels=True):
     viewing direction (for the perspective correction in ``frame``)."""
     el = math.radians(arrangement.elevation if elevation is None else elevation)
     se, ce = math.sin(el), math.cos(el)
-    idx = range(len(arrangement.positions)) if indexes is None else indexes
-    xs, vs, ds = [], [], []
-    for i in idx:
-        x0, y0, z0, x1, y1, z1 = arrangement.map_box(i)
-        lx0, ly0, _, lx1, ly1, _ = arrangement.label_box(i)
-        for x, y, z in ((x0, y0, z0), (x1, y1, z1), (x0, y1, z0), (x1, y0, z1)):
-            xs.append(x)
-            vs.append(y * ce - z * se)
-            ds.append(y * se + z * ce)
-        if with_labels:
-            xs += [lx0, lx1]
-            vs += [ly0 * ce, ly1 * ce]
-            ds += [ly0 * se, ly1 * se]
-    return min(xs), max(xs), min(vs), max(vs), min(ds), max(ds)
+    idx = slice(None) if indexes is None else list(indexes)
+    pos, feet = arrangement.positions[idx], arrangement.footprints[idx]
+    x, y, z = pos[:, 0], pos[:, 1], pos[:, 2]
+    x0, x1, z0, z1 = x + feet[:, 0], x + feet[:, 1], z + feet[:, 2], z + feet[:, 3]
+    y1 = y + SLAB * (feet[:, 1] - feet[:, 0])  # the maps' box (``map_box``): four of its corners
+    cx, cy, cz = np.stack([x0, x1, x0, x1]), np.stack([y, y1, y1, y]), np.stack([z0, z1, z0, z1])
+    xs, vs, ds = [cx.ravel()], [(cy * ce - cz * se).ravel()], [(cy * se + cz * ce).ravel()]
+    if with_labels:  # ``label_box``: right of the maps, on the layer's axis
+        h = arrangement.label_h
+        lx0 = x + _label_offsets(feet, h, arrangement.aspect)
+        lx1 = lx0 + arrangement.label_width[idx]
+        ly = np.stack([y - h / 2, y + h / 2])
+        xs += [lx0, lx1]
+        vs.append((ly * ce).ravel())
+        ds.append((ly * se).ravel())
+    xs, vs, ds = np.concatenate(xs), np.concatenate(vs), np.concatenate(ds)
+    return (float(xs.min()), float(xs.max()), float(vs.min()), float(vs.max()),
+            float(ds.min()), float(ds.max()))
 
 
 def frame(extent, aspect, elevation=ELEVATION, fov=FOV, margin=FRAME_MARGIN):
@@ -527,6 +538,11 @@ def label_px(arrangement, i, camera_position, target, fov, height_px):
 def clean_breaks(nodes):
     """Levels after which a column may end: every link crossing that point leaves from one node
     of the level just below, so it can be drawn as one line to the next column."""
+    return list(_clean_breaks(tuple(nodes)))
+
+
+@functools.lru_cache(maxsize=8)  # make_plan asks for the same model's breaks many times
+def _clean_breaks(nodes):
     n_levels = max(node.level for node in nodes) + 1
     ok = []
     for lev in range(n_levels - 1):
@@ -534,13 +550,13 @@ def clean_breaks(nodes):
                    if nodes[a].level <= lev < node.level}
         if len(sources) == 1 and nodes[next(iter(sources))].level == lev:
             ok.append(lev)
-    return ok
+    return tuple(ok)
 
 
 def _columns(nodes, k, weights):
     """Column of each level: ``k`` consecutive runs of about equal weight, cut at clean breaks."""
     n_levels = max(node.level for node in nodes) + 1
-    cuts = clean_breaks(nodes)
+    cuts = _clean_breaks(tuple(nodes))
     total = sum(weights)
     chosen, acc = [], np.cumsum(weights)
     for j in range(1, k):
@@ -596,11 +612,12 @@ def _level_heights(nodes, flags, h, elevation=ELEVATION):
     """Screen height each level takes in a column (its band and the gap above it)."""
     el = math.radians(elevation)
     se, ce = math.sin(el), math.cos(el)
-    heights = [0.0] * (max(node.level for node in nodes) + 1)
-    for node, is_open in zip(nodes, flags):
-        up, down = _bands(node.opened if is_open else node.closed, h, se, ce, _slack(elevation))
-        heights[node.level] = max(heights[node.level], up + down + LEVEL_GAP * h)
-    return heights
+    feet = np.array([node.opened if is_open else node.closed for node, is_open in zip(nodes, flags)],
+                    float).reshape(len(nodes), 4)
+    up, down = _all_bands(feet, h, se, ce, _slack(elevation))
+    heights = np.zeros(max(node.level for node in nodes) + 1)
+    np.maximum.at(heights, [node.level for node in nodes], up + down + LEVEL_GAP * h)
+    return heights.tolist()
 
 
 def _label_height(nodes, k, short, aspect, flags, height_px, goal):
