@@ -22,10 +22,6 @@ HOVER_SEGMENTS = 5  # the hovered map's outline (4) and its line to the source m
 _EPS = 0.02  # y offsets (world units) that keep coplanar quads from z-fighting
 
 
-def label_text(layer, folded=()):
-    return dg.label_text(layer, folded)
-
-
 class LayerMesh:
     """The pythreejs objects of one drawn layer (8 widget models).
 
@@ -277,7 +273,7 @@ class Scene:
         for i, (name, lm) in enumerate(self.layers.items()):
             closed, opened = lm.footprints
             nodes.append(geo.Node(name, dia.levels[i], dia.inputs[i], closed, opened,
-                                  label_text(lm.layer, lm.folded), name))
+                                  dg.label_text(lm.layer, lm.folded), name))
         goal = geo.PROJECTOR_PX if self.options["projector"] else geo.LABEL_PX
         return geo.make_plan(nodes, width=self.width, height=self.height,
                              open_flags=self.open_flags(), label_px_goal=goal)
