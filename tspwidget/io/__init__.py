@@ -24,6 +24,10 @@ def load(path, *, progress=None):
 
     ``progress``, if given, is called as ``progress(done, total)`` while layers are built.
     """
+    if str(path).lower().endswith(".onnx"):  # ONNX (PyTorch's export): a reader of its own
+        from ._onnx import load_onnx
+
+        return load_onnx(path, progress=progress)
     try:
         stored = read(path)
         if stored.spec is None:

@@ -5,9 +5,11 @@ from .conv import Conv2d, DepthwiseConv2d
 from .elementwise import Activation, BatchNorm, Dropout, Padding2d, Rescaling
 from .flat import Dense, Flatten, GlobalPooling2d, Reshape
 from .inputs import GreyscaleInput, Input3d, RGBInput
-from .merge import Add, Concatenate
+from .merge import Add, Concatenate, Multiply
 from .pooling import Pooling2d
+from .rearrange import Rearrange
 
 __all__ = ["Activation", "Add", "BatchNorm", "Concatenate", "Conv2d", "Dense", "DepthwiseConv2d",
            "Dropout", "Flatten", "GlobalPooling2d", "GreyscaleInput", "Input3d", "Layer",
-           "NotInitializedError", "Padding2d", "Pooling2d", "RGBInput", "Reshape", "Rescaling"]
+           "Multiply", "NotInitializedError", "Padding2d", "Pooling2d", "RGBInput", "Rearrange",
+           "Reshape", "Rescaling"]

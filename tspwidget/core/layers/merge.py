@@ -71,3 +71,28 @@ class Concatenate(_Merge):
 
     def _forward(self, inputs):
         return np.concatenate(inputs, axis=self._axis + 1)
+
+
+class Multiply(_Merge):
+    """Elementwise product, broadcasting like numpy: a squeeze-excitation block scales an
+    ``(h, w, c)`` map by a ``(1, 1, c)`` gate."""
+
+    layer_type = "Multiply"
+    _name_prefix = "multiply"
+
+    def __init__(self, **options):
+        super().__init__(**visual_options("Multiply", options, ()))
+
+    def _build(self, input_shapes):
+        try:
+            shape = np.broadcast_shapes(*input_shapes)
+        except ValueError:
+            raise ValueError(f"Multiply cannot broadcast shapes {input_shapes}.") from None
+        self._input_shape = input_shapes
+        return tuple(shape)
+
+    def _forward(self, inputs):
+        out = inputs[0] * inputs[1]
+        for x in inputs[2:]:
+            out = out * x
+        return out

@@ -1,0 +1,67 @@
+"""ONNX files exported from PyTorch (tests/fixtures/make_onnx_models.py): every layer matches the
+torch module of the same name, read with numpy only (no torch here)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tspwidget as tsp
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "onnx"
+MODELS = ["lenet", "mobilenet_v2", "resnet18", "mobilenet_v3_small", "mobilenet_v3_large",
+          "shufflenet_v2_x0_5", "squeezenet1_1", "mnasnet0_5", "efficientnet_b0"]
+WEIGHTED = ("Conv2d", "DepthwiseConv2d", "BatchNorm", "Dense")
+
+
+def close(ours, torch_value):
+    """The issue's bar: rtol 1e-4 and atol 1e-4 x max(1, max |torch|)."""
+    atol = 1e-4 * max(1.0, float(np.abs(torch_value).max()))
+    return ours.shape == torch_value.shape and np.allclose(ours, torch_value, rtol=1e-4, atol=atol)
+
+
+def as_ours(layer, torch_value):
+    """A torch module output in our layout: (C, H, W) -> (H, W, C); a flatten of a (C, H, W) map
+    in our (H, W, C) order."""
+    if torch_value.ndim == 3:
+        return torch_value.transpose(1, 2, 0)
+    if layer.layer_type == "Flatten" and len(layer.input_shape) == 3:
+        h, w, c = layer.input_shape
+        return torch_value.reshape(c, h, w).transpose(1, 2, 0).reshape(-1)
+    return torch_value
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def loaded(request):
+    name = request.param
+    ref = np.load(FIXTURES / f"{name}_reference.npz")
+    model = tsp.load(FIXTURES / f"{name}.onnx")
+    return name, model, ref
+
+
+def test_output_and_argmax_match_torch(loaded):
+    name, model, ref = loaded
+    x = ref["x"][0].transpose(1, 2, 0)  # an (h, w, c) image for an NCHW model
+    y = model.predict(x)
+    assert close(y, ref["output"][0]), f"{name}: max diff {np.abs(y - ref['output'][0]).max()}"
+    assert y.argmax() == ref["output"][0].argmax()
+
+
+def test_every_layer_matches_its_torch_module(loaded):
+    name, model, ref = loaded
+    model.predict(ref["x"][0].transpose(1, 2, 0))
+    compared, bad = 0, []
+    for layer in model.layers:
+        key = f"module:{layer.name}"
+        if layer.layer_type in WEIGHTED:
+            assert key in ref, f"{name}: layer {layer.name!r} has no torch module of that name"
+        if key not in ref:
+            continue
+        expected = as_ours(layer, ref[key][0])
+        if not close(layer.neural_value, expected):
+            diff = (np.abs(layer.neural_value - expected).max()
+                    if layer.neural_value.shape == expected.shape else "shape")
+            bad.append((layer.name, layer.layer_type, diff))
+        compared += 1
+    assert not bad, f"{name}: {bad[:5]}"
+    assert compared >= sum(layer.layer_type in WEIGHTED for layer in model.layers) > 0
