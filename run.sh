@@ -44,11 +44,16 @@ case "${1:-}" in
   demo)
     setup_venv demo
     PORT=${PORT:-8888}
-    args=(--no-browser --ip=127.0.0.1 --port="$PORT" --ServerApp.port_retries=0)
+    # Our own token, so that the one URL printed here works as printed (Jupyter's own banner
+    # shows /lab?token=..., not the notebook).
+    TOKEN=$("$VENV/bin/python" -c "import secrets; print(secrets.token_hex(24))")
+    args=(--no-browser --ip=127.0.0.1 --port="$PORT" --ServerApp.port_retries=0
+          --IdentityProvider.token="$TOKEN")
     [ "$(id -u)" = 0 ] && args+=(--allow-root)
     echo
-    echo "tspwidget demo: JupyterLab on notebooks/ with 01_quickstart.ipynb open."
-    echo "Open the http://127.0.0.1:$PORT/lab/tree/01_quickstart.ipynb?token=... URL that Jupyter prints below."
+    echo "tspwidget demo: JupyterLab on notebooks/ (set PORT=... for another port). Open:"
+    echo
+    echo "    http://127.0.0.1:$PORT/lab/tree/01_quickstart.ipynb?token=$TOKEN"
     echo
     cd notebooks
     exec "$VENV/bin/jupyter" lab 01_quickstart.ipynb "${args[@]}"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import ARTIFACTS, JupyterServer, image, lit_fraction, new_page, open_notebook, save
+from .harness import ARTIFACTS, JupyterServer, controller, image, lit_fraction, new_page, open_notebook, save
 
 pytestmark = pytest.mark.browser
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -47,5 +47,17 @@ def test_notebook_renders_its_widgets(demo_lab, browser, name):
         assert errors.count() == 0, errors.first.inner_text()
         ours = [e for e in page.errors if "lumino" not in e.lower() and "ReadPixels" not in e]
         assert not ours, ours
+        if name == "01_quickstart.ipynb":
+            quickstart_is_closed_until_asked(page)
     finally:
         page.context.close()
+
+
+def quickstart_is_closed_until_asked(page):
+    """Run All leaves every layer closed (a newcomer sees the whole model first); the marked
+    cell's button then opens the depthwise layer."""
+    statuses = controller(page, "return c.model.get('status');")
+    assert set(statuses.values()) == {"close"}, statuses
+    page.locator("button", has_text="dw.open_layer()").click()
+    page.wait_for_function("() => [...globalThis.__tspLive].some(c => c.model.get('status').depthwise === 'open')",
+                           timeout=20_000)
