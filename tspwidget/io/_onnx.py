@@ -103,6 +103,10 @@ class _Converter:
 
     # ------------------------------------------------------------------ shapes
     def _shape_info(self, proto):
+        for info in proto.graph.input:  # a dynamic batch (torch's dynamic_axes) is one sample here
+            dims = info.type.tensor_type.shape.dim
+            if dims and not dims[0].HasField("dim_value"):
+                dims[0].dim_value = 1
         try:
             inferred = self.onnx.shape_inference.infer_shapes(proto, strict_mode=True, data_prop=True)
         except Exception as err:  # the file's shapes contradict themselves
