@@ -10,12 +10,9 @@ import numpy as np
 from ._validation import as_float_array, as_int, as_positive_number
 from .colors import to_hex
 from .events import Observable
-from .layers.base import Layer, NotInitializedError
+from .layers.base import Layer, NotInitializedError, layer_class
 
 _model_counters = defaultdict(lambda: itertools.count(1))
-
-# Set by tspwidget.widget when ipywidgets and pythreejs are importable; the core never imports them.
-view_factory = None
 
 
 def _as_model_color(value):
@@ -66,10 +63,59 @@ class _BaseModel(Observable):
         return f"<{type(self).__name__} {self.name!r}: {len(self._layers)} layers, {state}>"
 
     def load_weights(self, path):
-        """Fill the weights from a Keras or TF.js file, matching layers by name; returns self."""
+        """Fill the weights from a Keras or TF.js file, matching layers by name; returns self.
+
+        Keras 3 ``.weights.h5`` files (``model.save_weights``) are matched by the layer names
+        they record. See :func:`tspwidget.io.load_weights`.
+        """
         from ..io import load_weights  # reads files with h5py: imported only when asked for
 
         return load_weights(self, path)
+
+    # ------------------------------------------------------------------ weights and config
+    def get_weights(self):
+        """``{layer name: {role: array}}`` of every layer with weights (see Layer.get_weights)."""
+        return {layer.name: w for layer in self._layers if (w := layer.get_weights())}
+
+    def set_weights(self, weights):
+        """Give weights as ``{layer name: {role: array}}`` (as :meth:`get_weights` returns).
+
+        Every name must be a layer of this model; each layer checks its own roles and shapes.
+        Returns the model.
+        """
+        if not isinstance(weights, dict):
+            raise TypeError(f"`weights` must be a dict {{layer name: {{role: array}}}}, got "
+                            f"{type(weights).__name__}.")
+        layers = {name: self.get_layer(name) for name in weights}  # unknown names: nothing set
+        for name, layer in layers.items():
+            layer.set_weights(weights[name])
+        return self
+
+    def get_config(self):
+        """The model as data, Keras style: ``{"name", "layers": [{"class_name", "config",
+        "inbound"}], "inputs", "outputs"}`` (no weights); :meth:`from_config` rebuilds it."""
+        return {
+            "name": self.name,
+            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config(),
+                        "inbound": [p.name for p in layer._inbound]} for layer in self._layers],
+            "inputs": [layer.name for layer in self._inputs],
+            "outputs": [layer.name for layer in self._outputs],
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        """A new, uninitialised model from :meth:`get_config`'s dict (not modified)."""
+        made = {}
+        for item in config["layers"]:
+            layer = layer_class(item["class_name"]).from_config(dict(item["config"]))
+            inbound = [made[name] for name in item.get("inbound", [])]
+            if inbound and cls is not Sequential:
+                layer.apply(inbound if len(inbound) > 1 else inbound[0])
+            made[layer.name] = layer
+        if cls is Sequential:
+            return Sequential(list(made.values()), name=config.get("name"))
+        return Model([made[n] for n in config["inputs"]], [made[n] for n in config["outputs"]],
+                     name=config.get("name"))
 
     # ------------------------------------------------------------------ display options
     @property
@@ -154,6 +200,14 @@ class _BaseModel(Observable):
             layer._unbuild()
 
     # ------------------------------------------------------------------ init / predict
+    def build(self):
+        """Work out every layer's shapes, drawing no weights (``weight_shapes()`` then works).
+
+        The model is not initialised afterwards (``predict`` needs ``init()``). Returns it.
+        """
+        self._build_layers(None)
+        return self
+
     def init(self, seed=None):
         """Work out every layer's shapes and draw the weights that were not given.
 
@@ -161,24 +215,28 @@ class _BaseModel(Observable):
         """
         if seed is not None:
             seed = as_int(seed, "seed", minimum=0)
+        self._build_layers(np.random.default_rng(seed))
+        self._initialized = True
+        self._notify("init", None, None)
+        return self
+
+    def _build_layers(self, rng):
+        """Shapes of every layer, and with an ``rng`` their weights; all or nothing."""
         if not self._layers:
             raise ValueError(f"model {self.name!r} has no layers: add an input layer first.")
         self._invalidate()
-        rng = np.random.default_rng(seed)
         current = None
         try:
             for current in self._layers:
                 shapes = [p._output_shape for p in current._inbound]
                 current._output_shape = current._build(shapes)
-                current._init_weights(rng)
+                if rng is not None:
+                    current._init_weights(rng)
         except (ValueError, TypeError) as err:
             self._invalidate()
             raise type(err)(
                 f"layer {current.name!r} ({current.layer_type}): {err}"
             ) from err
-        self._initialized = True
-        self._notify("init", None, None)
-        return self
 
     def _split_inputs(self, x):
         """Map ``x`` to one float32 batch per input layer; also says whether x was batched."""
@@ -237,26 +295,29 @@ class _BaseModel(Observable):
         self._notify("predict", None, None)
         return results[0] if len(results) == 1 else results
 
-    def load_weights(self, path):
-        """Fill the weights from a Keras or TF.js file, matching layers by name; returns self."""
-        from ..io import load_weights  # reads files with h5py: imported only when asked for
-
-        return load_weights(self, path)
-
     # ------------------------------------------------------------------ display
     def show(self, **options):
         """A :class:`tspwidget.ModelView` of this model (options as ModelView's)."""
-        if view_factory is None:
-            raise ImportError("showing a model needs ipywidgets and pythreejs: pip install tspwidget")
-        return view_factory(self, **options)
+        try:
+            # Imported here, not at module level: the core works without widget libraries.
+            from ..widget import ModelView
+        except ModuleNotFoundError as err:
+            raise ImportError(f"showing a model needs ipywidgets and pythreejs ({err}): "
+                              f"pip install tspwidget") from err
+        return ModelView(self, **options)
 
     def _ipython_display_(self):
         from IPython.display import display  # only ever called from inside IPython
 
-        if view_factory is not None and self._initialized:
-            display(self.show())
-        else:
+        if not self._initialized:
             self.summary()
+            return
+        try:
+            view = self.show()
+        except ImportError:
+            self.summary()
+        else:
+            display(view)
 
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=print):

@@ -1,4 +1,4 @@
-"""Model files: Keras 3 ``.keras``, Keras 2/3 ``.h5`` and TF.js layers folders, read as data.
+"""Model files: Keras 3 ``.keras``, Keras 2/3 ``.h5``, TF.js layers folders and ONNX, read as data.
 
 ``load(path)`` returns a tspwidget model with the file's topology, names, weights and every
 layer's real configuration; ``load_weights(model, path)`` fills a hand-built model by layer name.
@@ -7,16 +7,13 @@ No TensorFlow, Keras or torch is needed, and no code from a file is ever run.
 
 from __future__ import annotations
 
-from ..core.layers.base import as_weights
-from ._convert import (SUPPORTED, ModelFileError, build_model, check_stored_shapes, normalize_role,
-                       weight_shapes)
-from ._readers import read
+import re
+
+from ._convert import (SUPPORTED, ModelFileError, assign_weights, build_model, check_stored_shapes,
+                       normalize_role)
+from ._readers import _snake, read
 
 __all__ = ["SUPPORTED", "ModelFileError", "load", "load_weights"]
-
-
-def _malformed(path, err):
-    return ModelFileError(f"{path}: the model description is malformed ({type(err).__name__}: {err}).")
 
 
 def load(path, *, progress=None):
@@ -28,55 +25,45 @@ def load(path, *, progress=None):
         from ._onnx import load_onnx
 
         return load_onnx(path, progress=progress)
-    try:
-        stored = read(path)
-        if stored.spec is None:
-            raise ModelFileError(f"{path} holds weights only (no model description): build the "
-                                 f"model by hand and call model.load_weights({str(path)!r}).")
-        check_stored_shapes(stored.spec, stored.shapes, legacy=stored.legacy)  # before reading
-        model = build_model(stored.spec, stored.read(), legacy=stored.legacy, progress=progress)
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, IndexError, AttributeError) as err:
-        raise _malformed(path, err) from err
-    except ValueError as err:  # a configuration value our layers refuse
-        raise ModelFileError(f"{path}: {err}") from err
-    return model.init()
-
-
-def _file_roles(layer, roles):
-    """A file's role names as this layer calls them (Keras 2's ``depthwise_kernel`` is ``kernel``)."""
-    cls = "DepthwiseConv2D" if layer.layer_type == "DepthwiseConv2d" else ""
-    return {normalize_role(cls, role): role for role in roles}
-
-
-def _set_weight(layer, role, array):
-    """Store a weight as the layer's own given value (used at the next ``init``)."""
-    if layer.layer_type == "BatchNorm":
-        layer._given[role] = as_weights(array, role, 1)
-    else:
-        setattr(layer, f"_given_{role}", as_weights(array, role))
-
-
-def load_weights(model, path):
-    """Fill ``model``'s weights from a file, matching layers by name (TensorSpace's rule).
-
-    Every layer that has weights must find a layer of the same name in the file, with weights of
-    the shapes the model needs; otherwise nothing is changed and the error names the layer.
-    """
     stored = read(path)
-    if not model.is_initialized:
-        model.init(seed=0)
-    plan = []  # (layer, {our role: the file's role})
+    if stored.spec is None:
+        raise ModelFileError(f"{path} holds weights only (no model description): build the "
+                             f"model by hand (or load the file it was saved from) and call "
+                             f"model.load_weights({str(path)!r}).")
+    try:
+        # Built once, shapes only; the stored shapes are checked before any array is read.
+        model = build_model(stored.spec, legacy=stored.legacy, progress=progress)
+        check_stored_shapes(model, stored.spec, stored.shapes)
+    except ModelFileError as err:
+        raise ModelFileError(f"{path}: {err}") from err
+    assign_weights(model, stored.read())
+    return model.init()  # every weight is given: nothing is drawn
+
+
+def _plan(model, stored, path):
+    """``[(layer, {our role: the file's role})]`` for every layer with weights; checks shapes."""
+    paths = _object_paths(model) if stored.object_paths is not None else {}
+    plan = []
     for layer in model.layers:
-        expected = weight_shapes(layer)
+        expected = layer.weight_shapes()
         if not expected:
             continue
-        if layer.name not in stored.shapes:
+        key = layer.name if layer.name in stored.shapes else paths.get(layer.name)
+        if key not in stored.shapes:
             raise ModelFileError(f"layer {layer.name!r} has no weights in {path} (layers there: "
                                  f"{sorted(stored.shapes)}); names must match.")
-        found = stored.shapes[layer.name]
-        roles = _file_roles(layer, found)
+        found = stored.shapes[key]
+        if stored.object_paths is not None:  # Keras 3 weights-only: numbered in storage order
+            kind = re.sub(r"_\d+$", "", stored.object_paths[key].rsplit("/", 1)[-1])
+            if kind != _snake(layer.keras_class):
+                raise ModelFileError(f"layer {layer.name!r} ({layer.keras_class}): {path} stores "
+                                     f"a {kind!r} layer under that name.")
+            roles = {role: str(i) for i, role in enumerate(layer.weight_roles)}
+            if set(found) != set(roles.values()):
+                raise ModelFileError(f"layer {layer.name!r}: {path} stores {len(found)} weights for "
+                                     f"it, the layer has {len(roles)} ({list(layer.weight_roles)}).")
+        else:
+            roles = {normalize_role(layer.keras_class, role): role for role in found}
         for role, shape in expected.items():
             if role not in roles:
                 raise ModelFileError(f"layer {layer.name!r}: {path} has no {role} for it "
@@ -84,9 +71,35 @@ def load_weights(model, path):
             if tuple(found[roles[role]]) != shape:
                 raise ModelFileError(f"layer {layer.name!r}: the file's {role} has shape "
                                      f"{tuple(found[roles[role]])}, the model needs {shape}.")
-        plan.append((layer, {role: roles[role] for role in expected}))
+        plan.append((layer, key, {role: roles[role] for role in expected}))
+    return plan
+
+
+def _object_paths(model):
+    """Keras 3's object path of each layer with weights, counted per class in model order."""
+    paths, seen = {}, {}
+    for layer in model.layers:
+        if layer.keras_class:
+            key = _snake(layer.keras_class)
+            count = seen.get(key, 0)
+            seen[key] = count + 1
+            paths[layer.name] = f"layers/{key}" + (f"_{count}" if count else "")
+    return paths
+
+
+def load_weights(model, path):
+    """Fill ``model``'s weights from a file, matching layers by name (TensorSpace's rule).
+
+    Every layer that has weights must find a layer of the same name in the file, with weights of
+    the shapes the model needs; otherwise nothing is changed and the error names the layer.
+    Keras 3 weights-only files (``model.save_weights("x.weights.h5")``) record layer names too;
+    where one does not, layers are matched by Keras's object path (class and order).
+    """
+    stored = read(path)
+    if not model.is_initialized:
+        model.build()  # shapes only: no weight is drawn
+    plan = _plan(model, stored, path)
     arrays = stored.read()
-    for layer, roles in plan:
-        for role, file_role in roles.items():
-            _set_weight(layer, role, arrays[layer.name][file_role])
-    return model.init()
+    model.set_weights({layer.name: {role: arrays[key][file_role] for role, file_role in roles.items()}
+                       for layer, key, roles in plan})
+    return model.init()  # every layer with weights now has them all: nothing is drawn

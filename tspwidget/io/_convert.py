@@ -49,11 +49,18 @@ def _layer_configs(spec):
     """(class_name, layer list, input names, output names) of a Keras model config."""
     if not isinstance(spec, dict) or "class_name" not in spec:
         raise ModelFileError("the model config is not a Keras model description.")
+    with parsing("the model config"):
+        return _read_layer_configs(spec)
+
+
+def _read_layer_configs(spec):
     cls, cfg = spec["class_name"], spec.get("config", {})
     if cls not in ("Sequential", "Functional", "Model"):
         raise ModelFileError(f"the top-level object is a {cls!r}, not a Sequential or functional model.")
     layers = cfg["layers"] if isinstance(cfg, dict) else cfg
     for item in layers:
+        if not isinstance(item, dict) or not isinstance(item.get("config", {}), dict):
+            raise ModelFileError(f"the model config lists a layer that is not a dict: {str(item)[:80]}.")
         _check_plain(item)  # Lambda and unknown or custom classes: refused before anything else
         if item.get("class_name") in ("Sequential", "Functional", "Model"):
             raise ModelFileError(
@@ -107,6 +114,10 @@ def _inbound_names(item):
     return names
 
 
+def _is_keras(text):
+    return text == "keras" or text.startswith(("keras.", "keras>"))
+
+
 def _check_plain(item):
     cls = item.get("class_name")
     name = _name(item)
@@ -114,11 +125,20 @@ def _check_plain(item):
         raise ModelFileError(
             f"layer {name!r} is a Lambda layer: it holds Python code, and tspwidget never runs "
             f"code from a file. Rebuild that step with supported layers.")
-    registered = item.get("registered_name")
-    if cls not in SUPPORTED or (registered and registered != cls and not registered.startswith("keras")):
+    if cls not in SUPPORTED:
         raise ModelFileError(
             f"layer {name!r} of class {cls!r} is not supported (custom or unknown classes are "
             f"never imported). Supported: {', '.join(SUPPORTED)}.")
+    # Keras 3 writes module "keras.layers" for its own classes; a subclass saved under a built-in
+    # name has its own module (or null) and a registered name: its maths are not Keras's.
+    module, registered = item.get("module", "keras"), item.get("registered_name")
+    if not (isinstance(module, str) and _is_keras(module)) or (
+            registered not in (None, cls) and not (isinstance(registered, str) and _is_keras(registered))):
+        raise ModelFileError(
+            f"layer {name!r} is a custom class saved under Keras's class name {cls!r} (module "
+            f"{module!r}, registered name {registered!r}): its code is never imported and its "
+            f"maths may differ from Keras's {cls}, so it is refused. Only classes of Keras's own "
+            f"modules (keras.*) are read.")
 
 
 def _activation(value, legacy, where):
@@ -145,115 +165,147 @@ def _pair(v):
     return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
 
 
-def _make(cls, cfg, name, legacy, weights):
-    """tspwidget layer(s) for one Keras layer: a list of one (two for SeparableConv2D)."""
-    where = f"layer {name!r} ({cls})"
-    if cfg.get("data_format", "channels_last") != "channels_last":
-        raise ModelFileError(f"{where} uses data_format={cfg['data_format']!r}; only channels_last.")
-    act = _activation(cfg.get("activation"), legacy, where)
-    w = weights
+def _conv_args(cfg):
+    return dict(kernel_size=_pair(cfg["kernel_size"]), strides=_pair(cfg["strides"]),
+                padding=cfg["padding"], dilation=_pair(cfg.get("dilation_rate", 1)))
+
+
+def _layer_args(cls, cfg, name, act):
+    """``[(tspwidget class, keyword arguments)]`` for one Keras layer: file data only."""
     if cls == "InputLayer":
         h, wd, c = _input_shape(cfg, name)
-        kind = {3: L.RGBInput, 1: L.GreyscaleInput}.get(c, L.Input3d)
-        return [kind(shape=(h, wd, c), name=name)]
+        return [({3: L.RGBInput, 1: L.GreyscaleInput}.get(c, L.Input3d), dict(shape=(h, wd, c)))]
     if cls == "Conv2D":
-        return [L.Conv2d(cfg["filters"], _pair(cfg["kernel_size"]), strides=_pair(cfg["strides"]),
-                         padding=cfg["padding"], dilation=_pair(cfg.get("dilation_rate", 1)),
-                         groups=cfg.get("groups", 1), activation=act,
-                         use_bias=cfg.get("use_bias", True), kernel=w.get("kernel"),
-                         bias=w.get("bias"), name=name)]
-    if cls == "DepthwiseConv2D":
-        return [L.DepthwiseConv2d(
-            _pair(cfg["kernel_size"]), strides=_pair(cfg["strides"]), padding=cfg["padding"],
-            depth_multiplier=cfg.get("depth_multiplier", 1),
-            dilation=_pair(cfg.get("dilation_rate", 1)), activation=act,
-            use_bias=cfg.get("use_bias", True), kernel=w.get("kernel", w.get("depthwise_kernel")),
-            bias=w.get("bias"), name=name)]
-    if cls == "SeparableConv2D":
-        depth = L.DepthwiseConv2d(
-            _pair(cfg["kernel_size"]), strides=_pair(cfg["strides"]), padding=cfg["padding"],
-            depth_multiplier=cfg.get("depth_multiplier", 1),
-            dilation=_pair(cfg.get("dilation_rate", 1)), use_bias=False,
-            kernel=w.get("depthwise_kernel"), name=f"{name}/depthwise")
-        point = L.Conv2d(cfg["filters"], 1, activation=act, use_bias=cfg.get("use_bias", True),
-                         kernel=w.get("pointwise_kernel"), bias=w.get("bias"), name=name)
-        return [depth, point]
+        return [(L.Conv2d, dict(filters=cfg["filters"], groups=cfg.get("groups", 1), activation=act,
+                                use_bias=cfg.get("use_bias", True), **_conv_args(cfg)))]
+    if cls in ("DepthwiseConv2D", "SeparableConv2D"):
+        depth = dict(depth_multiplier=cfg.get("depth_multiplier", 1), **_conv_args(cfg))
+        if cls == "DepthwiseConv2D":
+            return [(L.DepthwiseConv2d, dict(activation=act, use_bias=cfg.get("use_bias", True),
+                                             **depth))]
+        # Shown as its two steps: the depthwise one (no bias) and a 1x1 pointwise Conv2d.
+        return [(L.DepthwiseConv2d, dict(use_bias=False, name=f"{name}/depthwise", **depth)),
+                (L.Conv2d, dict(filters=cfg["filters"], kernel_size=1, activation=act,
+                                use_bias=cfg.get("use_bias", True)))]
     if cls == "BatchNormalization":
         axis = cfg.get("axis", -1)
         if axis not in (-1, 3, [3], [-1]):
-            raise ModelFileError(f"{where} normalises axis {axis}; only the channel axis is supported.")
-        return [L.BatchNorm(epsilon=cfg.get("epsilon", 1e-3), name=name, **w)]
+            raise ModelFileError(f"layer {name!r} ({cls}) normalises axis {axis}; only the channel "
+                                 f"axis is supported.")
+        return [(L.BatchNorm, dict(epsilon=cfg.get("epsilon", 1e-3), scale=cfg.get("scale", True),
+                                   center=cfg.get("center", True)))]
     if cls == "ReLU":
-        return [L.Activation("relu", max_value=cfg.get("max_value"),
-                             negative_slope=cfg.get("negative_slope", 0.0),
-                             threshold=cfg.get("threshold", 0.0), name=name)]
+        return [(L.Activation, dict(activation="relu", max_value=cfg.get("max_value"),
+                                    negative_slope=cfg.get("negative_slope", 0.0),
+                                    threshold=cfg.get("threshold", 0.0)))]
     if cls == "Activation":
-        return [L.Activation(act, name=name)]
+        return [(L.Activation, dict(activation=act))]
     if cls == "ZeroPadding2D":
         pad = cfg["padding"]
-        return [L.Padding2d(tuple(_pair(p) for p in pad) if isinstance(pad, (list, tuple)) else pad,
-                            name=name)]
+        pad = tuple(_pair(p) for p in pad) if isinstance(pad, (list, tuple)) else pad
+        return [(L.Padding2d, dict(padding=pad))]
     if cls in ("MaxPooling2D", "AveragePooling2D"):
-        return [L.Pooling2d(_pair(cfg["pool_size"]), strides=_pair(cfg.get("strides") or cfg["pool_size"]),
-                            padding=cfg["padding"], mode="max" if cls.startswith("Max") else "avg",
-                            name=name)]
+        return [(L.Pooling2d, dict(pool_size=_pair(cfg["pool_size"]),
+                                   strides=_pair(cfg.get("strides") or cfg["pool_size"]),
+                                   padding=cfg["padding"], mode="max" if cls.startswith("Max") else "avg"))]
     if cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
-        return [L.GlobalPooling2d("avg" if "Average" in cls else "max",
-                                  keepdims=bool(cfg.get("keepdims", False)), name=name)]
+        return [(L.GlobalPooling2d, dict(mode="avg" if "Average" in cls else "max",
+                                         keepdims=bool(cfg.get("keepdims", False))))]
     if cls == "Dense":
-        return [L.Dense(cfg["units"], activation=act, use_bias=cfg.get("use_bias", True),
-                        kernel=w.get("kernel"), bias=w.get("bias"), name=name)]
+        return [(L.Dense, dict(units=cfg["units"], activation=act, use_bias=cfg.get("use_bias", True)))]
     if cls == "Flatten":
-        return [L.Flatten(name=name)]
+        return [(L.Flatten, {})]
     if cls == "Reshape":
-        return [L.Reshape(tuple(cfg["target_shape"]), name=name)]
+        return [(L.Reshape, dict(target_shape=tuple(cfg["target_shape"])))]
     if cls == "Dropout":
-        return [L.Dropout(cfg.get("rate", 0.5), name=name)]
+        return [(L.Dropout, dict(rate=cfg.get("rate", 0.5)))]
     if cls == "Add":
-        return [L.Add(name=name)]
+        return [(L.Add, {})]
     if cls == "Concatenate":
-        return [L.Concatenate(cfg.get("axis", -1), name=name)]
+        return [(L.Concatenate, dict(axis=cfg.get("axis", -1)))]
     if cls == "Rescaling":
         scale, offset = cfg.get("scale", 1.0), cfg.get("offset", 0.0)
         if not all(isinstance(v, (int, float)) for v in (scale, offset)):
-            raise ModelFileError(f"{where}: only scalar scale and offset are supported.")
-        return [L.Rescaling(scale, offset, name=name)]
+            raise ModelFileError(f"layer {name!r} ({cls}): only scalar scale and offset are supported.")
+        return [(L.Rescaling, dict(scale=scale, offset=offset))]
     raise ModelFileError(f"layer {name!r} of class {cls!r} is not supported.")  # pragma: no cover
 
 
-def build_model(spec, weights, *, legacy, progress=None):
-    """A tspwidget model from a Keras model ``spec`` and ``weights`` ``{layer: {role: array}}``.
+def _make(cls, cfg, name, legacy):
+    """tspwidget layer(s), without weights, for one Keras layer: one (two for SeparableConv2D)."""
+    where = f"layer {name!r} ({cls})"
+    if not isinstance(cfg, dict):
+        raise ModelFileError(f"{where}: its config is a {type(cfg).__name__}, not a dict.")
+    if cfg.get("data_format", "channels_last") != "channels_last":
+        raise ModelFileError(f"{where} uses data_format={cfg['data_format']!r}; only channels_last.")
+    with parsing(where):
+        steps = _layer_args(cls, cfg, name, _activation(cfg.get("activation"), legacy, where))
+    try:  # our layers check every value and say what is allowed
+        return [kind(**{"name": name, **kwargs}) for kind, kwargs in steps]
+    except (ValueError, TypeError) as err:
+        raise ModelFileError(f"{where}: {err}") from err
+
+
+class parsing:
+    """Turn the errors that reading a malformed description raises (a missing key, a value of
+    the wrong type, a short list) into a ModelFileError naming ``where``. Only around code that
+    reads file data, so that our own bugs elsewhere surface as themselves."""
+
+    def __init__(self, where):
+        self.where = where
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        if kind is not None and issubclass(kind, (KeyError, TypeError, IndexError, ValueError)) and (
+                not issubclass(kind, ModelFileError)):
+            raise ModelFileError(f"{self.where}: the description is malformed "
+                                 f"({kind.__name__}: {err}).") from err
+        return False
+
+
+def build_model(spec, *, legacy, progress=None):
+    """A tspwidget model, built (shapes known) but without weights, from a Keras model ``spec``.
 
     Every layer is created, linked and checked before anything is returned: nothing is half-built.
     """
     cls, items, input_names, output_names = _layer_configs(spec)
     made, last = {}, {}  # Keras name -> our layers; -> the layer that carries its output
     previous = None
-    for done, item in enumerate(items):
-        if progress is not None:
-            progress(done, len(items))
-        name = _name(item)
-        ours = _make(item["class_name"], item.get("config", {}), name, legacy, weights.get(name, {}))
-        made[name], last[name] = ours, ours[-1]
-        if len(ours) == 2:
-            ours[1].apply(ours[0])
+    try:
+        for done, item in enumerate(items):
+            if progress is not None:
+                progress(done, len(items))
+            name = _name(item)
+            ours = _make(item["class_name"], item.get("config", {}), name, legacy)
+            made[name], last[name] = ours, ours[-1]
+            if len(ours) == 2:
+                ours[1].apply(ours[0])
+            if cls == "Sequential":
+                if previous is not None and not ours[0].is_input:
+                    ours[0].apply(previous)
+                previous = ours[-1]
+            else:
+                with parsing(f"layer {name!r}"):
+                    inbound = [last[n] for n in _inbound_names(item)]
+                if inbound:
+                    ours[0].apply(inbound if len(inbound) > 1 else inbound[0])
         if cls == "Sequential":
-            if previous is not None and not ours[0].is_input:
-                ours[0].apply(previous)
-            previous = ours[-1]
+            first = made[_name(items[0])][0]
+            if not first.is_input:
+                raise ModelFileError("the Sequential model has no input shape (no InputLayer).")
+            inputs, outputs = [first], [previous]
         else:
-            inbound = [last[n] for n in _inbound_names(item)]
-            if inbound:
-                ours[0].apply(inbound if len(inbound) > 1 else inbound[0])
-    if cls == "Sequential":
-        first = made[_name(items[0])][0]
-        if not first.is_input:
-            raise ModelFileError("the Sequential model has no input shape (no InputLayer).")
-        inputs, outputs = [first], [previous]
-    else:
-        inputs = [made[n][0] for n in input_names]
-        outputs = [last[n] for n in output_names]
-    model = Model(inputs=inputs, outputs=outputs, name=spec.get("config", {}).get("name"))
+            with parsing("the model's inputs and outputs"):
+                inputs = [made[n][0] for n in input_names]
+                outputs = [last[n] for n in output_names]
+        model = Model(inputs=inputs, outputs=outputs, name=spec.get("config", {}).get("name"))
+        model.build()  # shapes only: no weight is drawn
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError) as err:  # topology or shapes our layers and models refuse
+        raise ModelFileError(str(err)) from err
     model.keras_layers = {name: [layer.name for layer in ours] for name, ours in made.items()}
     return model
 
@@ -272,15 +324,23 @@ def normalize_role(class_name, role):
     return "kernel" if class_name == "DepthwiseConv2D" and role == "depthwise_kernel" else role
 
 
-def check_stored_shapes(spec, stored, *, legacy):
-    """Check ``{keras layer: {role: shape}}`` read from a file's metadata against the config.
+def _target(model, keras_name, role):
+    """``(our layer, our role)`` that a Keras layer's stored weight ``role`` goes to."""
+    names = model.keras_layers[keras_name]
+    if len(names) == 2:  # SeparableConv2D: its depthwise and its pointwise step
+        layer = model.get_layer(names[0] if role == "depthwise_kernel" else names[1])
+        return layer, "kernel" if role.endswith("kernel") else role
+    return model.get_layer(names[0]), role
+
+
+def check_stored_shapes(model, spec, stored):
+    """Check ``{keras layer: {role: shape}}`` read from a file's metadata against the built model.
 
     Runs before any weight is read: a missing, extra or mis-shaped weight is an error naming the
     layer. Returns nothing; raises :class:`ModelFileError`.
     """
-    probe = build_model(spec, {}, legacy=legacy)
-    probe.init(seed=0)  # shapes only
-    for name, cls, cfg in layer_items(spec):
+    items = layer_items(spec)
+    for name, cls, cfg in items:
         want = set(weight_roles(cls, cfg))
         have = set(stored.get(name, {}))
         if want != have:
@@ -288,36 +348,22 @@ def check_stored_shapes(spec, stored, *, legacy):
                 f"layer {name!r} ({cls}): the file stores weights {sorted(have) or 'none'}, but "
                 f"its configuration needs {sorted(want) or 'none'}.")
         for role, shape in stored.get(name, {}).items():
-            expected = _expected(probe, name, role)
+            layer, ours = _target(model, name, role)
+            expected = layer.weight_shapes()[ours]
             if tuple(shape) != tuple(expected):
                 raise ModelFileError(
                     f"layer {name!r}: the stored {role} has shape {tuple(shape)}, but the "
                     f"model's configuration needs {tuple(expected)}.")
-    extra = set(stored) - {name for name, _, _ in layer_items(spec)}
+    extra = set(stored) - {name for name, _, _ in items}
     if extra:
         raise ModelFileError(f"the file stores weights for unknown layers {sorted(extra)}.")
 
 
-def weight_shapes(layer):
-    """``{role: shape}`` of the weights a built tspwidget layer uses (empty if none)."""
-    t = layer.layer_type
-    if t in ("Conv2d", "DepthwiseConv2d"):
-        shapes = {"kernel": tuple(layer._kernel_shape())}
-    elif t == "Dense":
-        shapes = {"kernel": (layer.input_shape[-1], layer.units)}
-    elif t == "BatchNorm":
-        return {r: (layer.output_shape[-1],) for r in ("gamma", "beta", "moving_mean", "moving_variance")}
-    else:
-        return {}
-    if layer.use_bias:
-        shapes["bias"] = (layer.output_shape[-1],)
-    return shapes
-
-
-def _expected(model, keras_name, role):
-    """The shape a Keras layer's weight ``role`` must have in ``model`` (built)."""
-    names = model.keras_layers[keras_name]
-    if len(names) == 2:  # SeparableConv2D: its depthwise and its pointwise step
-        layer = model.get_layer(names[0] if role == "depthwise_kernel" else names[1])
-        return weight_shapes(layer)["kernel" if role.endswith("kernel") else role]
-    return weight_shapes(model.get_layer(names[0]))[role]
+def assign_weights(model, arrays):
+    """Give each layer of a built ``model`` its arrays ``{keras layer: {role: array}}``."""
+    per_layer = {}
+    for keras_name, roles in arrays.items():
+        for role, array in roles.items():
+            layer, ours = _target(model, keras_name, role)
+            per_layer.setdefault(layer.name, {})[ours] = array
+    model.set_weights(per_layer)

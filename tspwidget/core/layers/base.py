@@ -3,13 +3,18 @@
 A subclass declares ``layer_type``, ``default_color`` and ``_name_prefix`` and implements
 
 * ``_build(input_shapes) -> output_shape`` (checks the configuration against the input),
-* ``_init_weights(rng)`` (only for layers with weights),
 * ``_forward(inputs) -> output`` on batches ``(N, H, W, C)``,
-* ``param_count`` and ``config_text`` (what the summary and labels show).
+* ``param_count`` and ``config_text`` (what the summary and labels show),
+* for layers with weights: ``weight_roles``, ``weight_shapes()``, ``_weights_in_use()`` and
+  ``_init_weights(rng)`` (the public ``get_weights`` / ``set_weights`` are built on them).
+
+``get_config()`` reads the constructor's arguments back from attributes of the same name, so a
+new layer type round-trips through ``from_config`` without code of its own.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 from collections import defaultdict
@@ -25,7 +30,9 @@ CLOSE_BUTTON_DEFAULTS = {"display": True, "ratio": 1}
 DEFAULT_ANIME_TIME = 2000  # ms, TensorSpace's model default (ModelConfiguration.js)
 
 _VISUAL_ARGS = ("name", "color", "close_button", "init_status", "anime_time")
+WEIGHT_ARGS = ("kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance")
 _name_counters = defaultdict(lambda: itertools.count(1))
+_registry = {}  # class name (and aliases) -> layer class, for from_config
 
 
 class NotInitializedError(ValueError, RuntimeError):
@@ -112,6 +119,13 @@ def as_name(value):
     return value
 
 
+def layer_class(class_name):
+    """The layer class registered as ``class_name`` (``"DepthwiseConv2D"`` is an alias)."""
+    if class_name not in _registry:
+        raise ValueError(f"unknown layer class {class_name!r}; known: {', '.join(sorted(_registry))}.")
+    return _registry[class_name]
+
+
 class Layer(Observable):
     """Base of every layer. See the module docstring for what a subclass provides."""
 
@@ -119,6 +133,13 @@ class Layer(Observable):
     default_color = "#FFFFFF"
     _name_prefix = "layer"
     is_input = False
+    keras_class = None  # the Keras class this layer reads weights of (files name weights by it)
+    weight_roles = ()  # the weights this layer's configuration uses, in Keras's storage order
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            _registry[cls.__name__] = cls
 
     def __init__(
         self, *, name=None, color=None, close_button=None, init_status="close", anime_time=None
@@ -283,6 +304,84 @@ class Layer(Observable):
         """Forget everything ``init()`` derived (shapes, drawn weights, values)."""
         self._input_shape = self._output_shape = self._neural_value = None
 
+    @property
+    def is_spatial(self):
+        """Whether the output is a picture ``(h, w, c)`` (drawn as feature maps), not a vector."""
+        return len(self.output_shape) == 3
+
+    @property
+    def channel_group(self):
+        """How many consecutive output maps come from one input channel (kept together when
+        open): 1 unless a layer maps channels one-to-many (``DepthwiseConv2d``, which also has
+        ``source_channel(c)``; other layers have no such method: every input feeds each map)."""
+        return 1
+
+    # ------------------------------------------------------------------ weights
+    def weight_shapes(self):
+        """``{role: shape}`` of the weights this built layer uses (empty for layers without)."""
+        self._require_built("weight_shapes()")
+        return {}
+
+    def get_weights(self):
+        """``{role: read-only float32 array}``: after ``init()`` the weights in use, before it
+        the ones given (``set_weights`` or constructor arguments)."""
+        return {k: v for k, v in self._weights_in_use().items() if v is not None}
+
+    def set_weights(self, weights):
+        """Give this layer's weights as ``{role: array}`` (any subset of ``weight_roles``).
+
+        The arrays are copied; shapes are checked now when the layer is built, else at
+        ``init()``. They are kept by later ``init()`` calls (not redrawn). Nothing changes if
+        any role or shape is wrong. Returns the layer.
+        """
+        if not isinstance(weights, dict):
+            raise TypeError(f"layer {self.name!r}: set_weights() takes a dict {{role: array}}, "
+                            f"got {type(weights).__name__}.")
+        unknown = [r for r in weights if r not in self.weight_roles]
+        if unknown:
+            raise ValueError(f"layer {self.name!r} ({self.layer_type}) has no weight(s) {unknown}; "
+                             f"its weights are {list(self.weight_roles) or 'none'}.")
+        arrays = {role: as_weights(value, role) for role, value in weights.items()}
+        if self.is_built:
+            expected = self.weight_shapes()
+            for role, arr in arrays.items():
+                if arr.shape != expected[role]:
+                    raise ValueError(f"layer {self.name!r}: `{role}` has shape {arr.shape}, but "
+                                     f"this layer needs {expected[role]}.")
+        self._store_weights(arrays)
+        return self
+
+    def _weights_in_use(self):
+        return {}
+
+    def _store_weights(self, arrays):
+        """Keep ``arrays`` as given weights, and put them in use if ``init()`` already ran."""
+        raise NotImplementedError  # only reached by layers that declare weight_roles
+
+    # ------------------------------------------------------------------ configuration
+    def get_config(self):
+        """The constructor arguments that rebuild this layer (no weights), Keras style:
+        ``type(layer).from_config(layer.get_config())`` is an equal, unbuilt layer."""
+        config = {"name": self.name}
+        for arg in inspect.signature(type(self).__init__).parameters.values():
+            if arg.name in ("self", "name") or arg.name in WEIGHT_ARGS or arg.kind in (
+                    arg.VAR_KEYWORD, arg.VAR_POSITIONAL):
+                continue
+            config[arg.name] = getattr(self, arg.name)
+        own = {"color": self._color, "anime_time": self._anime_time,
+               "close_button": None if self._close_button == CLOSE_BUTTON_DEFAULTS
+               else dict(self._close_button),
+               "init_status": None if self.init_status == "close" else self.init_status}
+        config.update({k: v for k, v in own.items() if v is not None})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer from :meth:`get_config`'s dict (the dict is not modified)."""
+        if not isinstance(config, dict):
+            raise TypeError(f"{cls.__name__}.from_config() takes a dict, got {config!r}.")
+        return cls(**config)
+
     # ------------------------------------------------------------------ subclass hooks
     def _build(self, input_shapes):
         raise NotImplementedError
@@ -301,3 +400,31 @@ class Layer(Observable):
     def config_text(self):
         """A short description of the configuration, e.g. ``"3x3 s1 same x2"``."""
         return ""
+
+
+class KernelBias:
+    """Mixin for a ``kernel`` and (with ``use_bias``) a ``bias``: conv and dense layers.
+
+    The host keeps ``_given_kernel``/``_given_bias`` (set by the user) and ``_kernel``/``_bias``
+    (in use after ``init()``), and says its kernel shape with ``_kernel_shape()``.
+    """
+
+    @property
+    def weight_roles(self):
+        return ("kernel", "bias") if self.use_bias else ("kernel",)
+
+    def weight_shapes(self):
+        self._require_built("weight_shapes()")
+        shapes = {"kernel": tuple(self._kernel_shape())}
+        if self.use_bias:
+            shapes["bias"] = (self._output_shape[-1],)
+        return shapes
+
+    def _weights_in_use(self):
+        return {"kernel": self.kernel, "bias": self.bias}
+
+    def _store_weights(self, arrays):
+        for role, arr in arrays.items():
+            setattr(self, f"_given_{role}", arr)
+            if getattr(self, f"_{role}") is not None:  # in use since init()
+                setattr(self, f"_{role}", arr)

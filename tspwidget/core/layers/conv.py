@@ -7,7 +7,7 @@ import numpy as np
 from .._validation import as_float_array, as_int, as_pair, as_padding, as_shape
 from ..activations import activate, as_activation
 from ..ops import conv2d, conv_output_shape, depthwise_conv2d
-from .base import Layer, as_weights, require_image, visual_options
+from .base import KernelBias, Layer, _registry, as_weights, require_image, visual_options
 
 _CONV_ARGS = ("kernel_size", "strides", "padding", "dilation", "activation", "use_bias",
               "kernel", "bias")
@@ -27,7 +27,7 @@ def he_normal(rng, shape, fan_in):
     return arr
 
 
-class _Conv(Layer):
+class _Conv(KernelBias, Layer):
     """What depthwise and standard convolutions share: window, padding, weights, activation."""
 
     def __init__(self, kernel_size, *, strides, padding, dilation, activation, use_bias, kernel,
@@ -148,6 +148,7 @@ class DepthwiseConv2d(_Conv):
     """
 
     layer_type = "DepthwiseConv2d"
+    keras_class = "DepthwiseConv2D"
     default_color = "#FBBF1F"  # TensorSpace's depthwise colour
     _name_prefix = "depthwise_conv2d"
 
@@ -202,6 +203,15 @@ class DepthwiseConv2d(_Conv):
     def source_channel(self, channel):
         """The input channel that output ``channel`` is computed from (``channel // M``)."""
         return channel // self.depth_multiplier
+
+    @property
+    def channel_group(self):
+        return self.depth_multiplier
+
+    def get_config(self):
+        # The user's own kernel_size / depth_multiplier, not those derived from `shape` at init.
+        return {**super().get_config(), "kernel_size": self._kernel_size,
+                "depth_multiplier": self._multiplier}
 
     def _unbuild(self):
         super()._unbuild()
@@ -272,6 +282,7 @@ class Conv2d(_Conv):
     """
 
     layer_type = "Conv2d"
+    keras_class = "Conv2D"
     default_color = "#F7FE2E"  # TensorSpace's conv colour
     _name_prefix = "conv2d"
 
@@ -315,3 +326,7 @@ class Conv2d(_Conv):
     @property
     def config_text(self):
         return f"{self._window_text()} f{self.filters}"
+
+
+DepthwiseConv2D = DepthwiseConv2d  # Keras's spelling, accepted as the same class
+_registry["DepthwiseConv2D"] = DepthwiseConv2d

@@ -69,19 +69,31 @@ class BatchNorm(_SameShape):
     """Batch normalisation with fixed statistics (inference), over the last axis.
 
     ``(x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta``; any statistic not
-    given starts at Keras's initial value (mean 0, variance 1, gamma 1, beta 0).
+    given starts at Keras's initial value (mean 0, variance 1, gamma 1, beta 0). As in Keras,
+    ``scale=False`` drops ``gamma`` (fixed at 1) and ``center=False`` drops ``beta`` (fixed at 0)
+    from the layer's weights.
     """
 
     layer_type = "BatchNorm"
+    keras_class = "BatchNormalization"
     default_color = "#A5A5A5"
     _name_prefix = "batch_norm"
     _STATS = ("gamma", "beta", "moving_mean", "moving_variance")
+    _INITIAL = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
 
-    def __init__(self, *, epsilon=1e-3, gamma=None, beta=None, moving_mean=None,
-                 moving_variance=None, **options):
-        super().__init__(**visual_options("BatchNorm", options, ("epsilon", *self._STATS)))
+    def __init__(self, *, epsilon=1e-3, scale=True, center=True, gamma=None, beta=None,
+                 moving_mean=None, moving_variance=None, **options):
+        super().__init__(**visual_options("BatchNorm", options, (
+            "epsilon", "scale", "center", *self._STATS)))
         self.epsilon = _as_number(epsilon, "epsilon", minimum=0)
+        for flag, value in (("scale", scale), ("center", center)):
+            if not isinstance(value, bool):
+                raise TypeError(f"`{flag}` must be True or False, got {value!r}.")
+        self.scale, self.center = scale, center
         given = dict(gamma=gamma, beta=beta, moving_mean=moving_mean, moving_variance=moving_variance)
+        for role, flag in (("gamma", "scale"), ("beta", "center")):
+            if given[role] is not None and not getattr(self, flag):
+                raise ValueError(f"`{role}` was given but {flag}=False; drop one of them.")
         self._given = {k: as_weights(v, k, 1) for k, v in given.items() if v is not None}
         self._stats = None
 
@@ -93,6 +105,23 @@ class BatchNorm(_SameShape):
     moving_mean, moving_variance = _stat("moving_mean"), _stat("moving_variance")
     del _stat
 
+    @property
+    def weight_roles(self):
+        return tuple(r for r in self._STATS
+                     if (r != "gamma" or self.scale) and (r != "beta" or self.center))
+
+    def weight_shapes(self):
+        self._require_built("weight_shapes()")
+        return {role: (self._output_shape[-1],) for role in self.weight_roles}
+
+    def _weights_in_use(self):
+        return {role: getattr(self, role) for role in self.weight_roles}
+
+    def _store_weights(self, arrays):
+        self._given.update(arrays)
+        if self._stats is not None:  # in use since init()
+            self._stats.update(arrays)
+
     def _build(self, input_shapes):
         shape = super()._build(input_shapes)
         for name, arr in self._given.items():
@@ -103,8 +132,8 @@ class BatchNorm(_SameShape):
 
     def _init_weights(self, rng):
         c = self._output_shape[-1]
-        defaults = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
-        self._stats = {k: self._given.get(k, np.full(c, v, np.float32)) for k, v in defaults.items()}
+        self._stats = {k: self._given.get(k, np.full(c, v, np.float32))
+                       for k, v in self._INITIAL.items() if k in self.weight_roles}
 
     def _unbuild(self):
         super()._unbuild()
@@ -112,14 +141,19 @@ class BatchNorm(_SameShape):
 
     def _forward(self, inputs):
         s = self._stats
-        scale = s["gamma"] / np.sqrt(s["moving_variance"].astype(np.float64) + self.epsilon)
-        shift = s["beta"] - s["moving_mean"] * scale
+        scale = 1.0 / np.sqrt(s["moving_variance"].astype(np.float64) + self.epsilon)
+        if self.scale:
+            scale = s["gamma"] * scale
+        shift = -s["moving_mean"] * scale
+        if self.center:
+            shift = s["beta"] + shift
         x = inputs[0]
         return x * scale.astype(x.dtype) + shift.astype(x.dtype)
 
     @property
     def param_count(self):
-        return 4 * self._output_shape[-1] if self.is_built else None
+        # Keras counts the moving statistics too (as non-trainable parameters).
+        return len(self.weight_roles) * self._output_shape[-1] if self.is_built else None
 
 
 class Rescaling(_SameShape):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import as_choice, as_int
 from ..activations import activate, as_activation
-from .base import Layer, as_weights, require_image, visual_options
+from .base import KernelBias, Layer, as_weights, require_image, visual_options
 from .conv import he_normal
 
 
@@ -86,10 +86,11 @@ class Reshape(Layer):
         return inputs[0].reshape(len(inputs[0]), *self._output_shape)
 
 
-class Dense(Layer):
+class Dense(KernelBias, Layer):
     """Fully connected layer on a vector: ``activation(x @ kernel + bias)``."""
 
     layer_type = "Dense"
+    keras_class = "Dense"
     default_color = "#00FF00"  # TensorSpace's dense colour
     _name_prefix = "dense"
 
@@ -113,6 +114,9 @@ class Dense(Layer):
 
     kernel = property(lambda self: self._kernel if self._kernel is not None else self._given_kernel)
     bias = property(lambda self: self._bias if self._bias is not None else self._given_bias)
+
+    def _kernel_shape(self):
+        return self._input_shape[-1], self.units
 
     def _build(self, input_shapes):
         (self._input_shape,) = input_shapes
