@@ -9,13 +9,15 @@
 
 from . import datasets, layers
 from .io import load
+from .io._torch import from_torch  # imports torch only when called
 from .core.layers import NotInitializedError
 from .core.model import Model, Sequential
 from .core.ops import conv_output_shape, conv_pads, depthwise_conv2d
 
 __version__ = "0.1.0"
 __all__ = ["DepthwiseExplorer", "Model", "ModelView", "export_html", "NotInitializedError", "Sequential", "__version__",
-           "conv_output_shape", "conv_pads", "datasets", "depthwise_conv2d", "layers", "load"]
+           "conv_output_shape", "conv_pads", "datasets", "depthwise_conv2d", "from_torch", "layers",
+           "load"]
 
 # The numpy core works alone; the 3D view comes with ipywidgets and pythreejs when they are there.
 try:

@@ -168,7 +168,7 @@ class _Converter:
         return value
 
     # ------------------------------------------------------------------ the walk
-    def convert(self, proto, progress=None):
+    def convert(self, proto, progress=None, name=None):
         graph = proto.graph
         inputs = []
         for info in graph.input:
@@ -199,7 +199,7 @@ class _Converter:
                                      f"input.")
             self.scope = ""
             outputs.append(self.layer_of(value, None))
-        model = Model(inputs, outputs)
+        model = Model(inputs, outputs, name=name)
         self._name(model)
         return model
 
@@ -223,6 +223,8 @@ class _Converter:
         elif all(not isinstance(v, Sym) for v in ins) and op in fold.FOLDS or op == "Split" and \
                 not isinstance(ins[0], Sym):
             outs = fold.run(op, ins, attrs, len(node.output))
+        elif op == "Flatten":  # shown as a layer, as Keras models show theirs
+            outs = [self._op_Flatten(node, ins, attrs)]
         elif op in fold.MOVES or op == "Split":
             outs = self._move(node, ins, attrs)
         else:
@@ -575,13 +577,13 @@ def _describe(value):
     return "nothing" if value is None else f"a constant of shape {list(np.shape(value))}"
 
 
-def load_onnx(path, *, progress=None):
-    """Read an ONNX file into an initialised tspwidget model (see the module docstring)."""
+def load_onnx(path, *, progress=None, data=None, name=None):
+    """Read an ONNX file (or its bytes, ``data``) into an initialised tspwidget model."""
     from pathlib import Path
 
-    proto, weights, _ = read_model(path)
+    proto, weights, _ = read_model(path, data)
     try:
-        model = _Converter(proto, weights, Path(path).parent).convert(proto, progress)
+        model = _Converter(proto, weights, Path(path).parent).convert(proto, progress, name or Path(path).stem)
     except ModelFileError:
         raise
     except (ValueError, TypeError) as err:  # a value our layers refuse

@@ -98,12 +98,15 @@ def tensor_array(tensor, folder, where):
     return np.array(onnx.numpy_helper.to_array(tensor))
 
 
-def read_model(path):
-    """``(onnx ModelProto, {initializer name: array})`` after every check of this module."""
+def read_model(path, data=None):
+    """``(onnx ModelProto, {initializer name: array}, opset)`` after every check of this module.
+
+    ``data``: the file's bytes when they are already in memory (``path`` then only names it and
+    gives the folder that external data must lie in)."""
     onnx = _onnx()
     path = Path(path)
     try:
-        proto = onnx.load_model_from_string(path.read_bytes())
+        proto = onnx.load_model_from_string(path.read_bytes() if data is None else data)
     except OSError as err:
         raise ModelFileError(f"{path}: cannot read the file ({err}).") from err
     except Exception as err:  # protobuf's DecodeError and friends: not an ONNX file

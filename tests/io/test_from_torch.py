@@ -1,0 +1,173 @@
+"""tsp.from_torch on hand-built modules: every layer carries its module's name and matches that
+module's output (forward hooks), the depthwise channel order is torch's, the module's mode is
+kept. Needs torch: CI installs it (a missing torch there fails); elsewhere these tests skip."""
+
+import os
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+import tspwidget as tsp
+
+from .test_onnx import WEIGHTED, as_ours, close
+
+if os.environ.get("CI"):
+    import torch
+else:
+    torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+class MobileBlock(nn.Module):
+    """Conv-BN-ReLU6, a depthwise stride-2 conv (symmetric pads: not TensorFlow's "same"),
+    HardSwish, pooling and a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU6(inplace=True),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1, groups=8), nn.BatchNorm2d(16), nn.Hardswish())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(16, 5))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, c, squeezed):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1, self.relu = nn.Conv2d(c, squeezed, 1), nn.ReLU()
+        self.fc2, self.gate = nn.Conv2d(squeezed, c, 1), nn.Hardsigmoid()
+
+    def forward(self, x):
+        return x * self.gate(self.fc2(self.relu(self.fc1(self.avgpool(x)))))
+
+
+class Residual(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.expand = nn.Sequential(nn.Conv2d(c, 2 * c, 1), nn.BatchNorm2d(2 * c), nn.SiLU())
+        self.dw = nn.Sequential(nn.Conv2d(2 * c, 2 * c, 5, padding=2, groups=2 * c),
+                                nn.BatchNorm2d(2 * c), nn.SiLU())
+        self.se = SqueezeExcite(2 * c, 4)
+        self.project = nn.Sequential(nn.Conv2d(2 * c, c, 1), nn.BatchNorm2d(c))
+
+    def forward(self, x):
+        return x + self.project(self.se(self.dw(self.expand(x))))
+
+
+class EfficientLike(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8),
+                                  nn.SiLU())
+        self.blocks = nn.Sequential(Residual(8), Residual(8))
+        self.head = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.stem(x)).mean([2, 3]))
+
+
+class ShuffleLike(nn.Module):
+    """chunk, channel shuffle (view/transpose/reshape), a ceil-mode max pool and a flatten of a
+    5x5 map into a Linear: each one changes the order of values."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.branch = nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1,
+                                                                               groups=4))
+        self.pool = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.fc = nn.Linear(8 * 5 * 5, 6)
+
+    def forward(self, x):
+        x = self.conv(x)
+        a, b = x.chunk(2, dim=1)
+        x = torch.cat((a, self.branch(b)), dim=1)
+        n, c, h, w = x.size()
+        x = x.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+def randomized(module, seed):
+    torch.manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.3, 0.3)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    return module.eval()
+
+
+def module_outputs(module, x):
+    calls, found = defaultdict(int), {}
+
+    def hook(name):
+        def record(_m, _i, out):
+            found[name if calls[name] == 0 else f"{name}_{calls[name]}"] = out.detach().clone()
+            calls[name] += 1
+        return record
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in module.named_modules() if n]
+    with torch.no_grad():
+        out = module(x)
+    for h in handles:
+        h.remove()
+    return out[0].numpy(), {k: v[0].numpy() for k, v in found.items()}
+
+
+@pytest.mark.parametrize("make,size", [(MobileBlock, 16), (EfficientLike, 20), (ShuffleLike, 12)])
+def test_every_layer_matches_its_module(make, size):
+    module = randomized(make(), seed=size)
+    x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))
+    model = tsp.from_torch(module, x)
+    expected, outputs = module_outputs(module, x)
+    y = model.predict(x[0].numpy().transpose(1, 2, 0))
+    assert close(y, expected) and y.argmax() == expected.argmax()
+    compared = 0
+    for layer in model.layers:
+        if layer.layer_type in WEIGHTED:
+            assert layer.name in outputs, f"{layer.name!r} is not a module name"
+        if layer.name in outputs:
+            assert close(layer.neural_value, as_ours(layer, outputs[layer.name])), layer.name
+            compared += 1
+    assert compared >= sum(layer.layer_type in WEIGHTED for layer in model.layers)
+    assert model.name == make.__name__
+
+
+def test_layers_carry_module_names_and_types():
+    module = randomized(EfficientLike(), seed=0)
+    model = tsp.from_torch(module, torch.rand(3, 20, 20))  # one (c, h, w) image is fine
+    names = {layer.name: layer.layer_type for layer in model.layers}
+    assert names["blocks.1.dw.0"] == "DepthwiseConv2d"
+    assert names["blocks.1.se.fc1"] == "Conv2d" and names["blocks.1.se"] == "Multiply"
+    assert names["blocks.1.se.gate"] == "Activation" and names["blocks.0.dw.2"] == "Activation"
+    assert model.get_layer("blocks.0.dw.2").activation == "swish"
+    assert names["blocks.0"] == "Add"
+
+
+def test_a_depthwise_conv_keeps_torch_channel_order():
+    conv = nn.Conv2d(4, 8, 3, groups=4)
+    model = tsp.from_torch(nn.Sequential(conv), torch.rand(1, 4, 6, 6))
+    layer = model.get_layer("0")
+    assert layer.layer_type == "DepthwiseConv2d"
+    assert layer.depth_multiplier == 2 and layer.source_channel(5) == 2
+    kernel = layer.kernel  # (kh, kw, C, M): output c*M + m is torch's output c*M + m
+    w = conv.weight.detach().numpy()  # (C*M, 1, kh, kw)
+    for c in range(4):
+        for m in range(2):
+            assert np.array_equal(kernel[:, :, c, m], w[c * 2 + m, 0])
+
+
+def test_the_module_mode_is_kept_and_inputs_are_checked():
+    module = MobileBlock().train()
+    tsp.from_torch(module, np.random.rand(1, 3, 16, 16))  # numpy input too
+    assert module.training
+    with pytest.raises(ValueError, match=r"\(C, H, W\) or a batch \(N, C, H, W\)"):
+        tsp.from_torch(module, torch.rand(16, 16))
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        tsp.from_torch(lambda x: x, torch.rand(1, 3, 16, 16))
