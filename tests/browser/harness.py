@@ -137,9 +137,22 @@ def new_page(browser):
     page.requests, page.blocked = requests, blocked
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+    page.warnings = []
     page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("console", lambda m: page.warnings.append(m.text) if m.type == "warning" else None)
     page.on("requestfailed", lambda r: page.errors.append(f"requestfailed: {r.url[:120]}"))
     return page
+
+
+# Console messages that are not ours: JupyterLab's module federation (jupyter-threejs asks for an
+# older @lumino/coreutils) and Chromium's software GL noting that screenshots read pixels back.
+FOREIGN = ("lumino", "ReadPixels")
+
+
+def our_console(page):
+    """The page's errors and warnings that come from our code (or that we cannot place)."""
+    return [m for m in page.errors + [f"warning: {w}" for w in page.warnings]
+            if not any(f.lower() in m.lower() for f in FOREIGN)]
 
 
 def run_cell(page, index):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from .harness import diff_fraction, image, new_page, open_notebook, run_cell, save, write_notebook
+from .harness import diff_fraction, image, new_page, open_notebook, our_console, run_cell, save, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +61,7 @@ def test_slider_reruns_and_reflows(lab_explorer, browser):
         run_cell(page, 1)
         state = lab.wait_event(page, "state", after=t1, timeout=30)
         assert state["shape"] == [16, 8, 6] and state["status"] == "open"
-        ours = [e for e in page.errors if "lumino" not in e.lower() and "ReadPixels" not in e]
+        ours = our_console(page)
         assert not ours, ours
     finally:
         page.context.close()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from .harness import (ARTIFACTS, controller, diff_fraction, lit_fraction, new_page, open_notebook,
+from .harness import (ARTIFACTS, controller, diff_fraction, lit_fraction, new_page, open_notebook, our_console,
                       run_cell, save, wait_idle, write_notebook)
 from .test_lab import canvas_box, canvas_shot, label_rects, overlap
 
@@ -157,5 +157,5 @@ def test_the_widest_layer_opened_from_python_fits_the_viewport(page, lab):
 
 
 def test_no_errors_in_the_page(page):
-    ours = [e for e in page.errors if "lumino" not in e.lower() and "ReadPixels" not in e]
+    ours = our_console(page)  # errors and warnings, texture ones included
     assert not ours, ours
