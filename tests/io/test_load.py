@@ -16,7 +16,11 @@ import numpy as np
 import pytest
 
 import tspwidget as tsp
+from tspwidget.core.layers import conv as conv_module
+from tspwidget.core.layers import flat as flat_module
 from tspwidget.io import ModelFileError
+from tspwidget.io import _readers as readers
+from tspwidget.io._readers import read
 
 MODELS = Path(__file__).resolve().parents[1] / "fixtures" / "models"
 
@@ -26,43 +30,161 @@ FILES = [(MODELS / name, info) for name, info in MANIFEST["files"].items() if in
 BAD = {name: info for name, info in MANIFEST["files"].items() if info["kind"] == "bad"}
 
 
-def test_every_format_is_covered():
+def test_every_format_is_covered_and_read_as_its_keras_version():
+    # Our reader against the manifest the generator wrote: the file's Keras version decides the
+    # definitions (legacy = Keras 2 / TF.js), and weights-only files have no model description.
+    formats = set()
+    for name, info in MANIFEST["files"].items():
+        if info["kind"] not in ("model", "weights"):
+            continue
+        stored = read(MODELS / name)
+        formats.add(info["format"])
+        assert (stored.spec is None) == (info["kind"] == "weights"), name
+        assert stored.legacy == (not str(info["keras_version"]).startswith("3")), name
+        assert stored.shapes, name
+    assert formats == {"keras_v3_zip", "keras_h5", "tfjs_layers", "keras_weights_h5"}
     names = [p.name for p, _ in FILES]
-    assert {info["format"] for _, info in FILES} == {"keras_v3_zip", "keras_h5", "tfjs_layers"}
     for model in ("mobilenet_v1", "mobilenet_v2", "all_layers"):
-        assert f"{model}.keras" in names
-        assert any(n.startswith(model) and n.endswith("_keras3.h5") for n in names)
-        # all_layers uses hard_swish, which tf-keras lacks: its Keras 2 twin is all_layers_k2.
-        assert any(n.startswith(model) and n.endswith("_tfkeras.h5") for n in names) or (
-            model == "all_layers" and "all_layers_k2_tfkeras.h5" in names)
-        assert any(n.startswith(model) and "_tfjs" in n for n in names)
+        assert f"{model}.keras" in names and any(n.startswith(model) and "_tfjs" in n for n in names)
+
+
+def _compared_layers(model, z, ref):
+    """``{our layer: reference key}`` for every layer; the depthwise half of a SeparableConv2D
+    (no Keras output of its own) is the only one left out, and only it."""
+    renamed = ref.get("layer_names_in_file_vs_npz", {})
+    halves = {ours[0] for ours in model.keras_layers.values() if len(ours) == 2}
+    pairs = {layer.name: ref["layer_prefix"] + renamed.get(layer.name, layer.name)
+             for layer in model.layers if layer.name not in halves}
+    for layer in model.inputs:  # a Keras Sequential lists no InputLayer: its output is x
+        if pairs[layer.name] not in z:
+            pairs[layer.name] = "x"
+    keys = {k for k in z.files if k.startswith(ref["layer_prefix"])}
+    assert set(pairs.values()) - {"x"} == keys, sorted(set(pairs.values()) ^ keys)
+    assert all(h.endswith("/depthwise") for h in halves)
+    return pairs
 
 
 @pytest.mark.parametrize("path,info", FILES, ids=[p.name for p, _ in FILES])
 def test_predict_matches_keras_on_every_layer(path, info):
     ref = info["reference"]
     z = np.load(MODELS / ref["npz"])
-    renamed = ref.get("layer_names_in_file_vs_npz", {})
     model = tsp.load(path)
     out = model.predict(z["x"])
-    checked = 0
-    for layer in model.layers:
-        key = ref["layer_prefix"] + renamed.get(layer.name, layer.name)
-        if key not in z:
-            key = "layer/" + renamed.get(layer.name, layer.name)  # tfkeras/ keys only where it differs
-        if key not in z:
-            continue  # the depthwise half of a SeparableConv2D has no Keras output of its own
+    for name, key in _compared_layers(model, z, ref).items():
         want = z[key]
         np.testing.assert_allclose(
-            layer.neural_value, want[0], rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(want).max())),
-            err_msg=f"{path.name}: layer {layer.name}")
-        checked += 1
-    assert checked >= len(model.layers) - 5
+            model.get_layer(name).neural_value, want[0], rtol=1e-4,
+            atol=1e-4 * max(1.0, float(np.abs(want).max())), err_msg=f"{path.name}: layer {name}")
     # The softmax output within 1e-6 of Keras; on the MobileNets Keras's own float32 rounding is
     # larger than that (an exact float64 forward pass is 4.7e-6 / 5.6e-6 from Keras there, ours
     # 1.7e-6 / 4.6e-6 from the exact one), so they get 1e-5.
     tol = 1e-5 if info["model"].startswith("mobilenet") else 1e-6
     np.testing.assert_allclose(out, z[ref["output_key"]], atol=tol, rtol=0)
+
+
+@pytest.mark.parametrize("model_name", sorted(n for n, m in MANIFEST["models"].items()
+                                              if "keras_layer_params" in m))
+def test_parameter_counts_are_keras_s(model_name):
+    # Keras's count_params() per layer, recorded by the generator; a SeparableConv2D is our two
+    # steps together (one bias), a BatchNormalization counts its moving statistics.
+    keras_counts = MANIFEST["models"][model_name]["keras_layer_params"]
+    model = tsp.load(MODELS / f"{model_name}.keras")
+    for keras_name, count in keras_counts.items():
+        ours = sum(model.get_layer(n).param_count for n in model.keras_layers[keras_name])
+        assert ours == count, (model_name, keras_name)
+
+
+def test_batch_norm_without_gamma_or_beta_matches_keras_to_1e_5():
+    z = np.load(MODELS / "bn_options_reference.npz")
+    for name in ("bn_options.keras", "bn_options_keras3.h5"):
+        model = tsp.load(MODELS / name)
+        flags = {n: (model.get_layer(n).scale, model.get_layer(n).center)
+                 for n in ("bn_nocenter", "bn_bare", "bn_noscale")}
+        assert flags == {"bn_nocenter": (True, False), "bn_bare": (False, False),
+                         "bn_noscale": (False, True)}
+        model.predict(z["x"])
+        for layer in model.layers:
+            want = z[f"layer/{layer.name}"][0]
+            np.testing.assert_allclose(layer.neural_value, want, rtol=0,
+                                       atol=1e-5 * max(1.0, float(np.abs(want).max())),
+                                       err_msg=f"{name}: {layer.name}")
+        assert "gamma" not in model.get_layer("bn_bare").get_weights()
+
+
+@pytest.mark.parametrize("weights,architecture", [
+    ("sequential.weights.h5", "sequential.keras"), ("bn_options.weights.h5", "bn_options.keras")])
+def test_keras3_weights_only_files_fill_a_model_by_name(weights, architecture):
+    info = MANIFEST["files"][weights]
+    assert info["kind"] == "weights" and info["model"] == architecture
+    z = np.load(MODELS / info["reference"]["npz"])
+    blank = tsp.Model.from_config(tsp.load(MODELS / architecture).get_config())  # no weights
+    assert blank.load_weights(MODELS / weights) is blank
+    np.testing.assert_allclose(blank.predict(z["x"]), z["output"], atol=1e-6, rtol=0)
+    with pytest.raises(ModelFileError, match="holds weights only.*load_weights"):
+        tsp.load(MODELS / weights)
+
+
+def test_weights_only_file_refuses_a_model_that_does_not_fit():
+    loaded = tsp.load(MODELS / "bn_options.keras")
+    config = loaded.get_config()
+    bn = next(item for item in config["layers"] if item["config"]["name"] == "bn_bare")
+    bn["config"]["scale"] = True  # our layer wants gamma; the file's has none
+    model = tsp.Model.from_config(config)
+    with pytest.raises(ModelFileError, match="layer 'bn_bare': .* stores 2 weights for it, the "
+                                             "layer has 3"):
+        model.load_weights(MODELS / "bn_options.weights.h5")
+    assert model.get_layer("conv").kernel is None  # nothing was set
+    renamed = tsp.Model.from_config(loaded.get_config())
+    renamed.get_layer("conv").name = "conv_x"
+    with pytest.raises(ModelFileError, match="layer 'conv_x' has no weights"):
+        renamed.load_weights(MODELS / "bn_options.weights.h5")
+
+
+def test_loading_draws_no_weights(monkeypatch):
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("a weight was drawn while loading")
+    monkeypatch.setattr(conv_module, "he_normal", no_drawing)
+    monkeypatch.setattr(flat_module, "he_normal", no_drawing)
+    z = np.load(MODELS / "mobilenet_v1_reference.npz")
+    model = tsp.load(MODELS / "mobilenet_v1.keras")
+    np.testing.assert_allclose(model.predict(z["x"]), z["output"], atol=1e-5, rtol=0)
+    hand = tsp.Model.from_config(model.get_config())
+    hand.load_weights(MODELS / "mobilenet_v1_tfkeras.h5")
+    np.testing.assert_allclose(hand.predict(z["x"]), z["output"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["sequential.keras", "sequential_tfkeras.h5", "sequential_keras3.h5",
+                                  "sequential.weights.h5", "bad_truncated.h5", "bad_kernel_shape.keras"])
+def test_every_hdf5_file_is_closed(name, monkeypatch):
+    opened = []
+
+    class Recorded(h5py.File):  # keeps a reference, so garbage collection cannot close it for us
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr(h5py, "File", Recorded)
+    model = tsp.load(MODELS / "sequential.keras")
+    try:
+        model.load_weights(MODELS / name)
+        tsp.load(MODELS / name)
+    except ModelFileError:
+        pass
+    assert opened and not any(f.id.valid for f in opened)
+
+
+def test_zip_members_are_read_up_to_a_limit(monkeypatch):
+    monkeypatch.setattr(readers, "MAX_WEIGHTS_BYTES", 1000)
+    with pytest.raises(ModelFileError, match="model.weights.h5 declares .* bytes, more than the 1000"):
+        tsp.load(MODELS / "sequential.keras")
+
+
+def test_our_own_errors_are_not_called_malformed_files(monkeypatch):
+    def bug(self):
+        raise KeyError("a bug of ours")
+    monkeypatch.setattr(conv_module._Conv, "weight_shapes", bug)
+    with pytest.raises(KeyError, match="a bug of ours"):
+        tsp.load(MODELS / "sequential.keras")
 
 
 def test_real_configuration_of_every_layer():
@@ -152,6 +274,43 @@ def test_custom_class_is_refused_with_the_supported_list(tmp_path):
         tsp.load(path)
 
 
+@pytest.mark.parametrize("module,registered", [("mylib.layers", None), (None, None),
+                                               ("keras_addons", "Addons>Conv2D")])
+def test_a_custom_class_under_a_builtin_name_is_refused_naming_its_module(tmp_path, module,
+                                                                          registered):
+    def disguise(cfg):
+        conv = next(item for item in _layers(cfg) if item["class_name"] == "Conv2D")
+        conv["module"], conv["registered_name"] = module, registered
+    path = _rewrite_keras(MODELS / "sequential.keras", tmp_path / "c.keras", disguise)
+    with pytest.raises(ModelFileError, match=f"layer 'conv' is a custom class .*'Conv2D' "
+                                             f"\\(module {module!r}"):
+        tsp.load(path)
+
+
+def test_keras_own_module_and_registered_names_load(tmp_path):
+    def spelled(cfg):
+        conv = next(item for item in _layers(cfg) if item["class_name"] == "Conv2D")
+        conv["module"], conv["registered_name"] = "keras.layers", "Conv2D"
+    tsp.load(_rewrite_keras(MODELS / "sequential.keras", tmp_path / "k.keras", spelled))
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda conv: conv["config"].pop("filters"), r"layer 'conv' \(Conv2D\): the description is "
+                                                 r"malformed \(KeyError: 'filters'\)"),
+    (lambda conv: conv["config"].update(kernel_size=7), r"layer 'conv' \(Conv2D\): .*stored kernel"),
+    (lambda conv: conv["config"].update(filters=-3), r"layer 'conv' \(Conv2D\): `filters` must be "
+                                                     r"an integer >= 1, got -3"),
+    (lambda conv: conv["config"].update(padding="full"), r"layer 'conv' \(Conv2D\): `padding` "
+                                                         r"must be \"valid\" or \"same\""),
+    (lambda conv: conv.update(config=[1, 2]), r"\(Conv2D\): its config is a list"),
+])
+def test_malformed_layer_configs_name_the_layer(tmp_path, edit, match):
+    def apply(cfg):
+        edit(next(item for item in _layers(cfg) if item["class_name"] == "Conv2D"))
+    with pytest.raises(ModelFileError, match=match):
+        tsp.load(_rewrite_keras(MODELS / "sequential.keras", tmp_path / "m.keras", apply))
+
+
 def test_declared_shapes_are_checked_against_stored_weights(tmp_path):
     def bigger_kernel(cfg):
         for item in _layers(cfg):
@@ -237,6 +396,9 @@ def test_tfjs_json_path_and_folder_both_load():
 @pytest.mark.parametrize("name,match", [
     ("bad_lambda.keras", "Lambda layer.*never runs code"),
     ("bad_custom_layer.keras", "'ScaleChannels' is not supported"),
+    ("bad_custom_builtin_name.keras", "layer 'conv' is a custom class saved under Keras's class "
+                                      "name 'Conv2D' \\(module None, registered name "
+                                      "'tspwidget_fixtures>Conv2D'\\)"),
     ("bad_truncated.h5", "not a readable|truncated or corrupt"),
     ("bad_truncated.keras", "not a readable|truncated or corrupt"),
     ("bad_kernel_shape.keras", r"stored kernel has shape \(3, 3, 6, 8\).*\(5, 5, 6, 8\)"),

@@ -7,6 +7,7 @@ import numpy as np
 from ._validation import as_int
 from .activations import activate, relu
 from .layers.base import NotInitializedError
+from .layers.conv import DepthwiseConv2d
 from .ops import conv_output_shape, conv_pads
 
 
@@ -19,7 +20,7 @@ def depthwise_breakdown(layer, channel, row, col):
     products, the bias, the sum, the activation and the resulting value, which equals the value on
     display (``displayed``).
     """
-    if layer.layer_type != "DepthwiseConv2d":
+    if not isinstance(layer, DepthwiseConv2d):
         raise TypeError(f"`layer` must be a DepthwiseConv2d, got {layer.layer_type} {layer.name!r}.")
     if layer.neural_value is None:
         raise NotInitializedError(
@@ -69,11 +70,12 @@ def conv_costs(input_shape, kernel_size, *, depth_multiplier=1, strides=1, paddi
     f = c * depth_multiplier
     b = f if use_bias else 0
     depthwise = {"params": kh * kw * f + b, "macs": ho * wo * f * kh * kw}
-    pointwise = {"params": f * f + b, "macs": ho * wo * f * f}
+    # Keras's SeparableConv2D has one bias, after the pointwise step (none on the depthwise one).
+    separable = {"params": kh * kw * f + f * f + b, "macs": ho * wo * f * (kh * kw + f)}
     return {
         "output_shape": (ho, wo, f),
         "depthwise": depthwise,
-        "separable": {k: depthwise[k] + pointwise[k] for k in depthwise},
+        "separable": separable,
         "standard": {"params": kh * kw * c * f + b, "macs": ho * wo * kh * kw * c * f},
     }
 

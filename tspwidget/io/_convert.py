@@ -59,8 +59,11 @@ def _read_layer_configs(spec):
         raise ModelFileError(f"the top-level object is a {cls!r}, not a Sequential or functional model.")
     layers = cfg["layers"] if isinstance(cfg, dict) else cfg
     for item in layers:
-        if not isinstance(item, dict) or not isinstance(item.get("config", {}), dict):
+        if not isinstance(item, dict):
             raise ModelFileError(f"the model config lists a layer that is not a dict: {str(item)[:80]}.")
+        if not isinstance(item.get("config", {}), dict):
+            raise ModelFileError(f"layer {item.get('name')!r} ({item.get('class_name')}): its config "
+                                 f"is a {type(item['config']).__name__}, not a dict.")
         _check_plain(item)  # Lambda and unknown or custom classes: refused before anything else
         if item.get("class_name") in ("Sequential", "Functional", "Model"):
             raise ModelFileError(
@@ -352,7 +355,7 @@ def check_stored_shapes(model, spec, stored):
             expected = layer.weight_shapes()[ours]
             if tuple(shape) != tuple(expected):
                 raise ModelFileError(
-                    f"layer {name!r}: the stored {role} has shape {tuple(shape)}, but the "
+                    f"layer {name!r} ({cls}): the stored {role} has shape {tuple(shape)}, but the "
                     f"model's configuration needs {tuple(expected)}.")
     extra = set(stored) - {name for name, _, _ in items}
     if extra:

@@ -1,7 +1,7 @@
 """Layer types. Each is a small class over :class:`~tspwidget.core.layers.base.Layer`."""
 
 from .base import Layer, NotInitializedError
-from .conv import Conv2d, DepthwiseConv2d
+from .conv import Conv2d, DepthwiseConv2d, DepthwiseConv2D
 from .elementwise import Activation, BatchNorm, Dropout, Padding2d, Rescaling
 from .flat import Dense, Flatten, GlobalPooling2d, Reshape
 from .inputs import GreyscaleInput, Input3d, RGBInput
@@ -9,7 +9,7 @@ from .merge import Add, Concatenate, Multiply
 from .pooling import Pooling2d
 from .rearrange import Rearrange
 
-__all__ = ["Activation", "Add", "BatchNorm", "Concatenate", "Conv2d", "Dense", "DepthwiseConv2d",
-           "Dropout", "Flatten", "GlobalPooling2d", "GreyscaleInput", "Input3d", "Layer",
-           "Multiply", "NotInitializedError", "Padding2d", "Pooling2d", "RGBInput", "Rearrange",
-           "Reshape", "Rescaling"]
+__all__ = ["Activation", "Add", "BatchNorm", "Concatenate", "Conv2d", "Dense", "DepthwiseConv2D",
+           "DepthwiseConv2d", "Dropout", "Flatten", "GlobalPooling2d", "GreyscaleInput", "Input3d",
+           "Layer", "Multiply", "NotInitializedError", "Padding2d", "Pooling2d", "RGBInput",
+           "Rearrange", "Reshape", "Rescaling"]
