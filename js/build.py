@@ -9,6 +9,7 @@ Writes, next to the Python package (so ``pip install`` needs no node):
   static/embed-amd.js          @jupyter-widgets/html-manager/dist/embed-amd.js    (widget manager)
   static/anywidget.js          anywidget/dist/index.js (named AMD "anywidget")      (anywidget front end)
   static/controller.js         js/controller.js  (the browser controller, live and offline; anywidget ESM)
+  static/drawing_pad.js        js/drawing_pad.js (tspwidget.DrawingPad's front end; anywidget ESM)
   static/VERSIONS.json         package versions and sha256 of every file above
 """
 import hashlib
@@ -27,6 +28,7 @@ FILES = {
                      NM / "@jupyter-widgets" / "html-manager" / "dist" / "embed-amd.js"),
     "anywidget.js": ("anywidget", NM / "anywidget" / "dist" / "index.js"),
     "controller.js": (None, HERE / "controller.js"),
+    "drawing_pad.js": (None, HERE / "drawing_pad.js"),
 }
 # anywidget's dist is an anonymous AMD module; inlined in a page it must carry its name.
 RENAME = {"anywidget.js": ('define(["@jupyter-widgets/base"]', 'define("anywidget", ["@jupyter-widgets/base"]')}

@@ -15,17 +15,19 @@ from .core.model import Model, Sequential
 from .core.ops import conv_output_shape, conv_pads, depthwise_conv2d
 
 __version__ = "0.1.0"
-__all__ = ["DepthwiseExplorer", "Model", "ModelView", "export_html", "NotInitializedError", "Sequential", "__version__",
+__all__ = ["DepthwiseExplorer", "DrawingPad", "Timeline", "Model", "ModelView", "export_html", "NotInitializedError", "Sequential", "__version__",
            "conv_output_shape", "conv_pads", "datasets", "depthwise_conv2d", "from_torch", "layers",
            "load"]
 
 # The numpy core works alone; the 3D view comes with ipywidgets and pythreejs when they are there.
 try:
+    from .drawing import DrawingPad
     from .explorer import DepthwiseExplorer
     from .export import export_html
     from .progress import load  # the same, with a progress bar in notebooks
+    from .timeline import Timeline
     from .widget import ModelView
 except ModuleNotFoundError as err:  # pragma: no cover - tests/core/test_isolation.py checks it
     if (err.name or "").split(".")[0] not in {"ipywidgets", "pythreejs", "traitlets", "IPython"}:
         raise
-    ModelView = DepthwiseExplorer = export_html = None
+    ModelView = DepthwiseExplorer = DrawingPad = Timeline = export_html = None
