@@ -6,6 +6,7 @@ import pytest
 import tspwidget as tsp
 from tspwidget.layers import (
     Conv2d,
+    DepthwiseConv2D,
     DepthwiseConv2d,
     GreyscaleInput,
     Input3d,
@@ -13,6 +14,8 @@ from tspwidget.layers import (
     Pooling2d,
     RGBInput,
 )
+
+from . import reference
 
 
 def build(layer, input_shape=(12, 12, 3)):
@@ -244,3 +247,111 @@ def test_conv2d_and_pooling():
         Conv2d(kernel_size=3)
     with pytest.raises(TypeError, match="camelCase argument 'poolSize'"):
         Pooling2d(poolSize=2)
+
+
+# ---------------------------------------------------------------- weights and configuration
+
+
+def _built(*layers, shape=(6, 5, 3)):
+    return tsp.Sequential([Input3d(shape=shape), *layers]).build()
+
+
+def test_weight_shapes_and_get_set_weights():
+    dw = DepthwiseConv2d(3, depth_multiplier=2, name="dw")
+    conv = Conv2d(4, 1, use_bias=False, name="pw")
+    model = _built(dw, conv)
+    assert not model.is_initialized and dw.kernel is None  # build() draws nothing
+    assert dw.weight_shapes() == {"kernel": (3, 3, 3, 2), "bias": (6,)}
+    assert conv.weight_shapes() == {"kernel": (1, 1, 6, 4)} and conv.weight_roles == ("kernel",)
+    kernel = np.arange(54, dtype=np.float64).reshape(3, 3, 3, 2)
+    before = kernel.copy()
+    assert dw.set_weights({"kernel": kernel}) is dw
+    kernel[0, 0, 0, 0] = 99.0  # the layer keeps its own copy
+    model.init(seed=0)
+    np.testing.assert_array_equal(dw.get_weights()["kernel"], before)
+    assert dw.get_weights()["kernel"].dtype == np.float32 and not dw.kernel.flags.writeable
+    np.testing.assert_array_equal(dw.get_weights()["bias"], 0)
+    # After init, new weights go straight into use (and stay for the next init).
+    dw.set_weights({"bias": np.ones(6)})
+    x = np.random.default_rng(1).standard_normal((6, 5, 3))
+    expected = reference.depthwise(x, before, np.ones(6)) @ np.asarray(conv.kernel[0, 0], np.float64)
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-4)
+    assert model.get_weights().keys() == {"dw", "pw"} and model.get_weights()["dw"].keys() == {
+        "kernel", "bias"}
+
+
+def test_set_weights_checks_everything_first():
+    dw = DepthwiseConv2d(3, name="dw")
+    _built(dw).init(seed=0)
+    kernel = dw.kernel
+    with pytest.raises(ValueError, match=r"layer 'dw': `kernel` has shape \(2, 2, 3, 1\), but this "
+                                         r"layer needs \(3, 3, 3, 1\)"):
+        dw.set_weights({"bias": np.ones(3), "kernel": np.ones((2, 2, 3, 1))})
+    with pytest.raises(ValueError, match=r"has no weight\(s\) \['gamma'\]; its weights are "
+                                         r"\['kernel', 'bias'\]"):
+        dw.set_weights({"gamma": np.ones(3)})
+    with pytest.raises(TypeError, match="takes a dict"):
+        dw.set_weights([np.ones((3, 3, 3, 1))])
+    assert dw.kernel is kernel and not dw.bias.any()  # nothing changed
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        dw._model.set_weights({"dw": {"bias": np.ones(3)}, "nope": {}})
+    assert not dw.bias.any()
+
+
+def _every_layer():
+    return [RGBInput(shape=(12, 10), name="in", color="#123456"),
+            tsp.layers.Padding2d(((1, 0), (0, 1)), anime_time=500),
+            DepthwiseConv2D(3, depth_multiplier=2, strides=(1, 2), padding="same", dilation=1,
+                            activation="relu6", use_bias=False, init_status="open"),
+            DepthwiseConv2d(shape=(11, 4, 6), close_button={"display": False, "ratio": 2}),
+            Conv2d(8, 3, groups=2, padding="same", activation="relu"),
+            tsp.layers.BatchNorm(epsilon=1e-2, scale=False),
+            tsp.layers.Activation("relu", max_value=6.0, negative_slope=0.1, threshold=0.1),
+            tsp.layers.Rescaling(0.5, -1.0), Pooling2d(2, strides=1, padding="valid", mode="avg"),
+            tsp.layers.Dropout(0.25), tsp.layers.Reshape((-1, 8)), tsp.layers.Flatten(),
+            tsp.layers.Dense(5, activation="softmax")]
+
+
+def test_every_layer_round_trips_through_its_config():
+    import json
+
+    layers = _every_layer()
+    model = tsp.Sequential(layers).init(seed=2)
+    config = json.loads(json.dumps(model.get_config()))  # plain data
+    twin = tsp.Sequential.from_config(config)
+    assert json.loads(json.dumps(twin.get_config())) == config
+    for a, b in zip(model.layers, twin.layers):
+        assert type(a) is type(b) and a.get_config() == b.get_config()
+        assert (a.color, a.anime_time, a.init_status, a.close_button) == (
+            b.color, b.anime_time, b.init_status, b.close_button)
+    twin.init().set_weights(model.get_weights())
+    x = np.random.default_rng(3).random((12, 10, 3))
+    np.testing.assert_array_equal(twin.predict(x), model.predict(x))
+    assert layers[3].get_config()["kernel_size"] is None  # Method 2 stays Method 2
+
+
+def test_functional_model_round_trips():
+    inp = Input3d(shape=(6, 6, 2), name="x")
+    a = DepthwiseConv2d(3, padding="same", name="a").apply(inp)
+    b = Conv2d(2, 1, name="b").apply(inp)
+    out = tsp.layers.Add(name="sum").apply([a, b])
+    model = tsp.Model(inp, out, name="branches").init(seed=0)
+    twin = tsp.Model.from_config(model.get_config()).init()
+    assert [p.name for p in twin.get_layer("sum").inbound_layers] == ["a", "b"]
+    twin.set_weights(model.get_weights())
+    x = np.random.default_rng(0).random((6, 6, 2))
+    np.testing.assert_array_equal(twin.predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="unknown layer class 'Lambda'"):
+        tsp.Model.from_config({**model.get_config(), "layers": [{"class_name": "Lambda", "config": {}}]})
+
+
+def test_capabilities():
+    dw = DepthwiseConv2D(3, depth_multiplier=3, name="dw")
+    dense = tsp.layers.Dense(2, name="d")
+    _built(dw, tsp.layers.Flatten(), dense)
+    assert DepthwiseConv2D is DepthwiseConv2d
+    assert dw.is_spatial and not dense.is_spatial
+    assert dw.channel_group == 3 and dense.channel_group == 1
+    assert (dw.keras_class, dense.keras_class) == ("DepthwiseConv2D", "Dense")
+    assert dw.source_channel(7) == 2 and not hasattr(dense, "source_channel")
+    assert dense.weight_roles == ("kernel", "bias") and Input3d((2, 2, 1)).weight_roles == ()

@@ -214,3 +214,60 @@ def test_functional_model_topology_errors():
         tsp.Model(inputs=good, outputs=good)
     with pytest.raises(TypeError, match="`outputs` must be a layer"):
         tsp.Model(inputs=inp, outputs="good")
+
+
+def test_build_works_out_shapes_without_drawing_weights():
+    dw = DepthwiseConv2d(3, depth_multiplier=2, name="dw")
+    model = tsp.Sequential([Input3d(shape=(5, 5, 2)), dw])
+    assert model.build() is model
+    assert dw.output_shape == (3, 3, 4) and dw.kernel is None and not model.is_initialized
+    with pytest.raises(NotInitializedError, match="init"):
+        model.predict(np.ones((5, 5, 2)))
+    with pytest.raises(ValueError, match="layer 'big'"):
+        tsp.Sequential([Input3d(shape=(2, 2, 1)), DepthwiseConv2d(3, name="big")]).build()
+
+
+def test_show_imports_the_widget_only_when_called():
+    import inspect
+
+    import tspwidget.core.model as core_model
+    from tspwidget.widget import ModelView
+
+    assert "view_factory" not in inspect.getsource(core_model)  # no global set from above
+    model = tsp.Sequential([Input3d(shape=(4, 4, 1)), DepthwiseConv2d(3)]).init(seed=0)
+    view = model.show(width=200, height=150)
+    try:
+        assert isinstance(view, ModelView) and view.model is model
+    finally:
+        view.close()
+
+
+def test_core_modules_import_no_io_widget_or_scene_at_module_level():
+    # The house rule, read from the source: only function bodies may import those lazily.
+    import ast
+    from pathlib import Path
+
+    core = Path(tsp.__file__).parent / "core"
+    forbidden = ("tspwidget.io", "tspwidget.widget", "tspwidget.scene", "ipywidgets", "pythreejs")
+    for path in core.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        package = "tspwidget." + ".".join(path.relative_to(core.parent).with_suffix("").parts[:-1])
+        for node in tree.body:  # module level only
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                names = [f"{base}.{node.module}" if base else node.module]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(forbidden), (path.name, name)
+
+
+def test_load_weights_is_defined_once():
+    import inspect
+
+    import tspwidget.core.model as core_model
+
+    source = inspect.getsource(core_model)
+    assert source.count("def load_weights(") == 1

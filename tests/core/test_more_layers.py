@@ -56,6 +56,29 @@ def test_batch_norm_formula_and_checks():
         run(BatchNorm(gamma=np.ones(3)))
 
 
+@pytest.mark.parametrize("scale,center", [(False, True), (True, False), (False, False)])
+def test_batch_norm_without_gamma_or_beta(scale, center):
+    m, v = RNG.random(4).astype(np.float32), RNG.random(4).astype(np.float32) + 0.5
+    given = dict(gamma=RNG.random(4) + 0.5 if scale else None, beta=RNG.random(4) if center else None)
+    bn = BatchNorm(scale=scale, center=center, moving_mean=m, moving_variance=v,
+                   **{k: a for k, a in given.items() if a is not None})
+    y, _ = run(bn)
+    gamma = given["gamma"] if scale else 1.0  # Keras: absent gamma is 1, absent beta 0
+    beta = given["beta"] if center else 0.0
+    np.testing.assert_allclose(y, (X - m) / np.sqrt(v + 1e-3) * gamma + beta, rtol=1e-5, atol=1e-6)
+    roles = [r for r in ("gamma", "beta") if {"gamma": scale, "beta": center}[r]]
+    assert bn.weight_roles == (*roles, "moving_mean", "moving_variance")
+    assert set(bn.get_weights()) == set(bn.weight_roles) == set(bn.weight_shapes())
+    assert bn.param_count == 4 * len(bn.weight_roles)
+    with pytest.raises(ValueError, match="has no weight"):
+        bn.set_weights({"gamma" if not scale else "beta": np.ones(4)})
+    missing = "gamma" if not scale else "beta"
+    with pytest.raises(ValueError, match=f"`{missing}` was given but"):
+        BatchNorm(scale=scale, center=center, **{missing: np.ones(4)})
+    with pytest.raises(TypeError, match="`scale` must be True or False"):
+        BatchNorm(scale=1)
+
+
 def test_padding_pooling_flatten_reshape_dense():
     y, _ = run(Padding2d(((0, 1), (2, 0))))
     assert y.shape == (2, 7, 7, 4) and np.all(y[:, -1] == 0) and np.all(y[:, :, :2] == 0)
