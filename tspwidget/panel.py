@@ -20,18 +20,28 @@ def _grid(values, padded=None, fmt="{:.3g}"):
     return "<table style='border-collapse:collapse;margin:2px 0 6px'>" + "".join(rows) + "</table>"
 
 
+def _figure(caption, table):
+    """A small table with its caption above it (one flex item: figures sit side by side while
+    the panel is wide, and stack when it is narrow)."""
+    return f"<div><div style='white-space:nowrap'>{caption}</div>{table}</div>"
+
+
 def panel_html(b, costs):
     """The panel for a :func:`depthwise_breakdown` ``b`` and :func:`conv_costs` ``costs``."""
     name = html.escape(b["layer"])
+    rows, cols = b["input_rows"], b["input_cols"]
     parts = [
-        f"<div style='font-size:12px'><b>{name}</b> map {b['channel']} = input channel "
-        f"{b['input_channel']}, filter {b['multiplier_index']}; output (row {b['row']}, col "
-        f"{b['col']})",
-        f"<div>input window (rows {b['input_rows'][0]}..{b['input_rows'][-1]}, cols "
-        f"{b['input_cols'][0]}..{b['input_cols'][-1]}; grey = zero padding)</div>",
-        _grid(b["window"], b["padded"]),
-        f"<div>kernel[:, :, {b['input_channel']}, {b['multiplier_index']}]</div>", _grid(b["kernel"]),
-        "<div>products</div>", _grid(b["products"], b["padded"]),
+        "<div style='font-size:12px;line-height:1.4'>",
+        f"<div><b>{name}</b> map {b['channel']} = input channel {b['input_channel']}, filter "
+        f"{b['multiplier_index']}</div>",
+        f"<div style='white-space:nowrap'>output at row {b['row']}, col {b['col']}</div>",
+        "<div style='display:flex;flex-wrap:wrap;gap:0 16px;align-items:flex-start;margin-top:4px'>",
+        _figure(f"input rows {rows[0]}..{rows[-1]}, cols {cols[0]}..{cols[-1]}",
+                _grid(b["window"], b["padded"])),
+        _figure(f"kernel[:, :, {b['input_channel']}, {b['multiplier_index']}]", _grid(b["kernel"])),
+        _figure("products", _grid(b["products"], b["padded"])),
+        "</div>",
+        "<div style='color:#888;font-size:11px'>grey: zero padding</div>" if np.any(b["padded"]) else "",
         f"<div>sum {b['products'].sum():.6g} + bias {b['bias']:.6g} = <b>{b['sum']:.6g}</b>",
     ]
     if b["activation"] != "linear":

@@ -96,10 +96,11 @@ class ModelView(widgets.VBox):
         self.colorbar = widgets.HTML()
         # The arithmetic inspector and cost panel, beside the scene once a depthwise map is clicked.
         self.panel = widgets.HTML(layout=widgets.Layout(
-            display="none", width="340px", min_width="300px", overflow="auto",
+            display="none", flex="1 1 340px", min_width="300px", overflow="auto",
             max_height=f"{height}px", padding="0 0 0 8px"))
         # The controller's overlay (labels, hover caption, "whole model") lies on the canvas: both
-        # fill the same grid cell. The panel wraps below when the notebook is too narrow.
+        # fill the same grid cell. The panel wraps below when the notebook is too narrow, and
+        # then takes the whole width (its tables side by side).
         sc.renderer.layout.grid_area = "scene"
         stage = widgets.GridBox([sc.renderer, self.controller], layout=widgets.Layout(
             grid_template_areas='"scene"', grid_template_columns=f"{width}px",

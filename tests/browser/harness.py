@@ -212,3 +212,12 @@ def wait_idle(page, timeout=30_000):
     page.wait_for_function(  # synchronous: an async predicate's promise would count as true
         "() => !!globalThis.__tspLive && globalThis.__tspLive.size > 0 && "
         "[...globalThis.__tspLive].every(c => !c.busy)", timeout=timeout)
+
+
+def wait_status(page, layer, status, timeout=30_000):
+    """Wait until the browser's controllers have received ``layer``'s new status (Python logs a
+    change before its message reaches the page: ``wait_idle`` alone could return too early)."""
+    page.wait_for_function(
+        f"() => !!globalThis.__tspLive && globalThis.__tspLive.size > 0 && "
+        f"[...globalThis.__tspLive].every(c => c.model.get('status')[{layer!r}] === {status!r})",
+        timeout=timeout)

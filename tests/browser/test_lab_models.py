@@ -11,7 +11,7 @@ import time
 import pytest
 
 from .harness import (ARTIFACTS, controller, diff_fraction, lit_fraction, new_page, open_notebook, our_console,
-                      run_cell, save, wait_idle, write_notebook)
+                      run_cell, save, wait_idle, wait_status, write_notebook)
 from .test_lab import canvas_box, canvas_shot, label_rects, overlap
 
 pytestmark = pytest.mark.browser
@@ -144,6 +144,7 @@ def test_the_widest_layer_opened_from_python_fits_the_viewport(page, lab):
     run_cell(page, 1)
     event = lab.wait_event(page, "status", after=t0, timeout=60, where=lambda e: e["layer"] == page.widest)
     assert event["new"] == "open"
+    wait_status(page, page.widest, "open", timeout=60_000)
     canvas_box(page)
     wait_idle(page, timeout=60_000)
     shoot(page, "4-widest-open")
@@ -151,6 +152,7 @@ def test_the_widest_layer_opened_from_python_fits_the_viewport(page, lab):
     t0 = time.time()
     run_cell(page, 2)
     lab.wait_event(page, "status", after=t0, timeout=60, where=lambda e: e["layer"] == page.widest)
+    wait_status(page, page.widest, "close", timeout=60_000)
     canvas_box(page)
     wait_idle(page, timeout=60_000)
     assert diff_fraction(canvas_shot(page), page.shots["closed"]) < 0.01
