@@ -112,7 +112,8 @@ def test_batch_norm_without_gamma_or_beta_matches_keras_to_1e_5():
 
 
 @pytest.mark.parametrize("weights,architecture", [
-    ("sequential.weights.h5", "sequential.keras"), ("bn_options.weights.h5", "bn_options.keras")])
+    ("sequential.weights.h5", "sequential.keras"), ("bn_options.weights.h5", "bn_options.keras"),
+    ("all_layers.weights.h5", "all_layers.keras")])
 def test_keras3_weights_only_files_fill_a_model_by_name(weights, architecture):
     info = MANIFEST["files"][weights]
     assert info["kind"] == "weights" and info["model"] == architecture
@@ -122,6 +123,16 @@ def test_keras3_weights_only_files_fill_a_model_by_name(weights, architecture):
     np.testing.assert_allclose(blank.predict(z["x"]), z["output"], atol=1e-6, rtol=0)
     with pytest.raises(ModelFileError, match="holds weights only.*load_weights"):
         tsp.load(MODELS / weights)
+
+
+@pytest.mark.parametrize("source", ["all_layers.keras", "all_layers_keras3.h5",
+                                    "all_layers_tfjs_keras3", "all_layers.weights.h5"])
+def test_load_weights_fills_both_steps_of_a_separable_conv(source):
+    z = np.load(MODELS / "all_layers_reference.npz")
+    blank = tsp.Model.from_config(tsp.load(MODELS / "all_layers.keras").get_config())
+    blank.load_weights(MODELS / source)
+    assert blank.get_layer("sepconv/depthwise").kernel.shape == (3, 3, 24, 1)
+    np.testing.assert_allclose(blank.predict(z["x"]), z["output"], atol=1e-6, rtol=0)
 
 
 def test_weights_only_file_refuses_a_model_that_does_not_fit():

@@ -40,21 +40,37 @@ def load(path, *, progress=None):
     return model.init()  # every weight is given: nothing is drawn
 
 
+_HALF = "/depthwise"  # how _convert names a SeparableConv2D's depthwise step: "<name>/depthwise"
+
+
 def _plan(model, stored, path):
-    """``[(layer, {our role: the file's role})]`` for every layer with weights; checks shapes."""
-    paths = _object_paths(model) if stored.object_paths is not None else {}
+    """``[(layer, file layer, {our role: the file's role})]`` for every layer with weights, with
+    every shape checked (before any array is read)."""
+    indexed = stored.object_paths is not None  # Keras 3 weights-only: roles are storage indexes
+    paths = _object_paths(model) if indexed else {}
     plan = []
     for layer in model.layers:
         expected = layer.weight_shapes()
         if not expected:
             continue
-        key = layer.name if layer.name in stored.shapes else paths.get(layer.name)
+        key = layer.name
+        if key not in stored.shapes and key.endswith(_HALF):
+            key = key[: -len(_HALF)]
+        if key not in stored.shapes:
+            key = paths.get(layer.name)
         if key not in stored.shapes:
             raise ModelFileError(f"layer {layer.name!r} has no weights in {path} (layers there: "
                                  f"{sorted(stored.shapes)}); names must match.")
         found = stored.shapes[key]
-        if stored.object_paths is not None:  # Keras 3 weights-only: numbered in storage order
-            kind = re.sub(r"_\d+$", "", stored.object_paths[key].rsplit("/", 1)[-1])
+        kind = re.sub(r"_\d+$", "", stored.object_paths[key].rsplit("/", 1)[-1]) if indexed else None
+        separable = kind == "separable_conv2d" if indexed else "pointwise_kernel" in found
+        if key != layer.name and not (separable and layer.name.endswith(_HALF)) and not indexed:
+            raise ModelFileError(f"layer {layer.name!r} has no weights in {path}.")
+        if separable:  # one Keras layer, our two steps: depthwise kernel; pointwise kernel, bias
+            names = ("0", "1", "2") if indexed else ("depthwise_kernel", "pointwise_kernel", "bias")
+            roles = ({"kernel": names[0]} if layer.name.endswith(_HALF)
+                     else {"kernel": names[1], "bias": names[2]})
+        elif indexed:
             if kind != _snake(layer.keras_class):
                 raise ModelFileError(f"layer {layer.name!r} ({layer.keras_class}): {path} stores "
                                      f"a {kind!r} layer under that name.")
@@ -65,7 +81,7 @@ def _plan(model, stored, path):
         else:
             roles = {normalize_role(layer.keras_class, role): role for role in found}
         for role, shape in expected.items():
-            if role not in roles:
+            if roles.get(role) not in found:
                 raise ModelFileError(f"layer {layer.name!r}: {path} has no {role} for it "
                                      f"(it has {sorted(found)}).")
             if tuple(found[roles[role]]) != shape:
