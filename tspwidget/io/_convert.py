@@ -8,7 +8,7 @@ role name ("kernel", "bias", "gamma", ...), whatever the file's own naming.
 from __future__ import annotations
 
 from ..core import layers as L
-from ..core.model import Model, Sequential
+from ..core.model import Model
 
 SUPPORTED = (
     "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Concatenate", "Conv2D", "Dense",
