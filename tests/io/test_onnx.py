@@ -10,7 +10,8 @@ import tspwidget as tsp
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "onnx"
 MODELS = ["lenet", "mobilenet_v2", "resnet18", "mobilenet_v3_small", "mobilenet_v3_large",
-          "shufflenet_v2_x0_5", "squeezenet1_1", "mnasnet0_5", "efficientnet_b0"]
+          "shufflenet_v2_x0_5", "squeezenet1_1", "mnasnet0_5", "efficientnet_b0",
+          "resnet18_dynamo", "shufflenet_v2_x0_5_dynamo"]  # torch's dynamo exporter
 WEIGHTED = ("Conv2d", "DepthwiseConv2d", "BatchNorm", "Dense")
 
 

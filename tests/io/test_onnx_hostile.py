@@ -172,3 +172,15 @@ def test_onnx_is_not_imported_by_tspwidget():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
     assert onnx.__version__  # the test extra brings it
+
+
+@pytest.mark.parametrize("scopes,name", [
+    ("['', 'features', 'features.0', 'conv2d']", "features.0"),  # the dynamo exporter's
+    ("__import__('os').system('echo hacked')", "block.conv"),  # not a literal: never run
+    ("[" * 5000 + "]" * 5000, "block.conv"),
+])
+def test_module_scopes_in_node_metadata_are_read_as_literals_only(tmp_path, scopes, name):
+    model = conv_model()
+    prop = model.graph.node[0].metadata_props.add()
+    prop.key, prop.value = "pkg.torch.onnx.name_scopes", scopes
+    assert tsp.load(save(model, tmp_path / "meta.onnx")).layers[1].name == name

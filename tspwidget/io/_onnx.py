@@ -7,11 +7,13 @@ every layer, view and ``neural_value`` is ours. Weights are converted once here:
 to constants; reshapes, transposes and slices are followed on index arrays and become one
 ``Rearrange`` when they end on a picture again; a Flatten's NCHW order is absorbed by the next
 Gemm's rows. Layers carry the torch module names that the exporter put in the node names
-(``/features/features.3/conv/conv.1/BatchNormalization`` -> ``features.3.conv.1``).
+(``/features/features.3/conv/conv.1/BatchNormalization`` -> ``features.3.conv.1``) or, for the
+dynamo exporter, in each node's ``pkg.torch.onnx.name_scopes`` metadata.
 """
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -73,6 +75,20 @@ def module_name(node_name):
             full = f"{full}.{part}" if full else part
         last = part
     return full
+
+
+def scope_of(node):
+    """The module a node comes from: the dynamo exporter lists its scopes in the node's metadata
+    (a Python list literal, read with ``ast.literal_eval``: data only), TorchScript's in the name."""
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes" and len(prop.value) < 10_000:
+            try:
+                scopes = ast.literal_eval(prop.value)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                break
+            if isinstance(scopes, list) and len(scopes) >= 2 and isinstance(scopes[-2], str):
+                return scopes[-2]
+    return module_name(node.name) if "/" in node.name else ""
 
 
 def _attrs(onnx, node, folder):
@@ -205,7 +221,7 @@ class _Converter:
 
     def _node(self, node):
         op = node.op_type
-        self.scope = module_name(node.name) if "/" in node.name else ""
+        self.scope = scope_of(node)
         self.where = f"node {node.name!r} ({op})"
         missing = [n for n in node.input if n and n not in self.values]
         if missing:
@@ -549,7 +565,9 @@ class _Converter:
     # ------------------------------------------------------------------ names
     def _name(self, model):
         """Torch module names: the layer that gives a module's output gets the module's name
-        (its last layer, when no submodule runs after it), the others ``name/Op``."""
+        (its last layer, when no submodule runs after it), the others ``name/Op``. A module
+        called more than once (ResNet's ``relu``) gives ``relu``, ``relu_1``, ... as
+        TorchScript's exporter names the calls (the dynamo exporter gives them one scope)."""
         in_model = {id(layer) for layer in model.layers}
         made = [item for item in self.made if id(item[0]) in in_model]
         by_scope = defaultdict(list)
@@ -557,6 +575,16 @@ class _Converter:
             by_scope[scope].append((k, layer, op))
         taken = {layer.name for layer in model.inputs}
         for scope, items in by_scope.items():
+            if scope and len(items) > 1 and len({op for _, _, op in items}) == 1 and not any(
+                    s.startswith(scope + ".") for _, s, _ in made):
+                for n, (_, layer, _) in enumerate(items):
+                    name, extra = (scope if n == 0 else f"{scope}_{n}"), 1
+                    while name in taken:
+                        extra += 1
+                        name = f"{scope}_{n}_{extra}"
+                    taken.add(name)
+                    layer.name = name
+                continue
             last = items[-1][0]
             gives_output = bool(scope) and not any(
                 s.startswith(scope + ".") for _, s, _ in made[last + 1:])
