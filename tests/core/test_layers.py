@@ -355,3 +355,4 @@ def test_capabilities():
     assert (dw.keras_class, dense.keras_class) == ("DepthwiseConv2D", "Dense")
     assert dw.source_channel(7) == 2 and not hasattr(dense, "source_channel")
     assert dense.weight_roles == ("kernel", "bias") and Input3d((2, 2, 1)).weight_roles == ()
+    assert RGBInput((2, 2)).is_rgb and not Input3d((2, 2, 3)).is_rgb and not dense.is_rgb

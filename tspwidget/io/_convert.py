@@ -7,6 +7,8 @@ role name ("kernel", "bias", "gamma", ...), whatever the file's own naming.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from ..core import layers as L
 from ..core.model import Model
 
@@ -249,23 +251,18 @@ def _make(cls, cfg, name, legacy):
         raise ModelFileError(f"{where}: {err}") from err
 
 
-class parsing:
+@contextmanager
+def parsing(where):
     """Turn the errors that reading a malformed description raises (a missing key, a value of
     the wrong type, a short list) into a ModelFileError naming ``where``. Only around code that
     reads file data, so that our own bugs elsewhere surface as themselves."""
-
-    def __init__(self, where):
-        self.where = where
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, err, tb):
-        if kind is not None and issubclass(kind, (KeyError, TypeError, IndexError, ValueError)) and (
-                not issubclass(kind, ModelFileError)):
-            raise ModelFileError(f"{self.where}: the description is malformed "
-                                 f"({kind.__name__}: {err}).") from err
-        return False
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, IndexError, ValueError) as err:
+        raise ModelFileError(f"{where}: the description is malformed "
+                             f"({type(err).__name__}: {err}).") from err
 
 
 def build_model(spec, *, legacy, progress=None):

@@ -133,6 +133,7 @@ class Layer(Observable):
     default_color = "#FFFFFF"
     _name_prefix = "layer"
     is_input = False
+    is_rgb = False  # whose three channels are one colour picture (drawn in colour, not as maps)
     keras_class = None  # the Keras class this layer reads weights of (files name weights by it)
     weight_roles = ()  # the weights this layer's configuration uses, in Keras's storage order
 

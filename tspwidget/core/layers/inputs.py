@@ -66,6 +66,7 @@ class RGBInput(_InputLayer):
     layer_type = "RGBInput"
     _name_prefix = "rgb_input"
     _channels = 3
+    is_rgb = True
 
 
 class Input3d(_InputLayer):
