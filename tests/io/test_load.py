@@ -398,6 +398,19 @@ def test_tfjs_manifest_must_match_the_shards(tmp_path):
         tsp.load(_copy_tfjs(tmp_path, grow))
 
 
+@pytest.mark.parametrize("edit,match", [
+    (lambda doc: doc["weightsManifest"][0].pop("paths"), r"weightsManifest: the description is "
+                                                         r"malformed \(KeyError: 'paths'\)"),
+    (lambda doc: doc["weightsManifest"][0]["weights"][0].update(shape=["x", 3]),
+     r"weightsManifest: the description is malformed \(ValueError"),
+    (lambda doc: doc["weightsManifest"][0]["weights"].append(7), "entry is not an object"),
+    (lambda doc: doc.update(modelTopology=[1]), "modelTopology is not an object"),
+])
+def test_malformed_tfjs_manifests_are_named(tmp_path, edit, match):
+    with pytest.raises(ModelFileError, match=match):
+        tsp.load(_copy_tfjs(tmp_path, edit))
+
+
 def test_tfjs_json_path_and_folder_both_load():
     a = tsp.load(MODELS / "sequential_tfjs")
     b = tsp.load(MODELS / "sequential_tfjs" / "model.json")
