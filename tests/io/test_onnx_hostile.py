@@ -184,3 +184,58 @@ def test_module_scopes_in_node_metadata_are_read_as_literals_only(tmp_path, scop
     prop = model.graph.node[0].metadata_props.add()
     prop.key, prop.value = "pkg.torch.onnx.name_scopes", scopes
     assert tsp.load(save(model, tmp_path / "meta.onnx")).layers[1].name == name
+
+
+def mutate(proto, rng):
+    """One random corruption of a valid graph: an attribute, an input, a weight or the order."""
+    graph = proto.graph
+    node = graph.node[int(rng.integers(len(graph.node)))]
+    kind = int(rng.integers(6))
+    ints = [a for a in node.attribute if a.type in (onnx.AttributeProto.INT,
+                                                    onnx.AttributeProto.INTS)]
+    if kind == 0 and ints:
+        attr = ints[int(rng.integers(len(ints)))]
+        value = int(rng.choice([-3, 0, 1, 2, 7, 10**6]))
+        if attr.type == onnx.AttributeProto.INT:
+            attr.i = value
+        else:
+            attr.ints[int(rng.integers(len(attr.ints)))] = value
+    elif kind == 1 and node.input:
+        node.input[int(rng.integers(len(node.input)))] = "nowhere"
+    elif kind == 2 and graph.initializer:
+        tensor = graph.initializer[int(rng.integers(len(graph.initializer)))]
+        if tensor.dims:
+            tensor.dims[int(rng.integers(len(tensor.dims)))] = int(rng.choice([0, 2, 10**6]))
+    elif kind == 3:
+        node.op_type = str(rng.choice(["Relu", "Conv", "Gemm", "Reshape", "Add", "Concat",
+                                       "MaxPool", "Flatten", "Transpose", "BatchNormalization"]))
+    elif kind == 4 and len(graph.node) > 1:
+        i = int(rng.integers(len(graph.node) - 1))
+        first, second = onnx.NodeProto(), onnx.NodeProto()
+        first.CopyFrom(graph.node[i])
+        second.CopyFrom(graph.node[i + 1])
+        graph.node[i].CopyFrom(second)
+        graph.node[i + 1].CopyFrom(first)
+    else:
+        dims = graph.input[0].type.tensor_type.shape.dim
+        dims[int(rng.integers(len(dims)))].dim_value = int(rng.choice([1, 2, 10**5]))
+
+
+@pytest.mark.parametrize("name", ["lenet", "mobilenet_v3_small", "shufflenet_v2_x0_5"])
+def test_corrupted_graphs_load_or_raise_model_file_errors_only(tmp_path, name):
+    original = onnx.load(FIXTURES / f"{name}.onnx")
+    rng = np.random.default_rng(11)
+    outcomes = {"loaded": 0, "refused": 0}
+    for i in range(40):
+        proto = onnx.ModelProto()
+        proto.CopyFrom(original)
+        for _ in range(int(rng.integers(1, 3))):
+            mutate(proto, rng)
+        path = save(proto, tmp_path / f"m{i}.onnx")
+        try:
+            tsp.load(path)
+            outcomes["loaded"] += 1
+        except ModelFileError as err:
+            assert str(err)
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 10  # the corruptions do reach the checks

@@ -142,6 +142,7 @@ class _Converter:
         # The layer's own shape rule (init() runs it again), so shapes after a folded reshape
         # are known even where ONNX's inference gives up; where both exist they must agree.
         our = tuple(layer._build([self.our[id(p)] for p in inputs]))
+        declared_count(our, self.where)  # huge pads or the like: refused, never allocated
         self.our[id(layer)] = our
         shape = (1, our[2], our[0], our[1]) if len(our) == 3 else (1, *our)
         name = out or node.output[0]
@@ -169,6 +170,7 @@ class _Converter:
         self.made.append((layer, self.scope, op))
         layer.apply(source)
         self.our[id(layer)] = tuple(layer._build([self.our[id(source)]]))
+        declared_count(self.our[id(layer)], self.where)
         return layer
 
     def image(self, value, node, what="input"):
@@ -232,6 +234,21 @@ class _Converter:
         if op not in SUPPORTED_OPS:
             raise ModelFileError(f"{self.where}: op {op!r} is not supported. Supported ops: "
                                  f"{', '.join(SUPPORTED_OPS)}.")
+        try:
+            outs = self._dispatch(op, node, ins, attrs)
+        except ModelFileError:
+            raise
+        except (KeyError, IndexError, AttributeError, TypeError, ValueError) as err:
+            # a missing attribute or input, or a value our layers refuse: say where
+            raise ModelFileError(f"{self.where}: {type(err).__name__}: {err}") from err
+        for name, value in zip(node.output, outs):
+            if name:
+                if isinstance(value, np.ndarray):
+                    declared_count(value.shape, self.where)
+                self.values[name] = value
+
+    def _dispatch(self, op, node, ins, attrs):
+        """The node's outputs: folded constants, moved indices or a new layer's Sym."""
         if op == "Constant":
             outs = [self._constant(attrs)]
         elif op == "Shape" and isinstance(ins[0], Sym):
@@ -243,15 +260,11 @@ class _Converter:
             outs = [self._op_Flatten(node, ins, attrs)]
         elif op in fold.MOVES or op == "Split":
             outs = self._move(node, ins, attrs)
+        elif hasattr(self, f"_op_{op}"):
+            outs = [getattr(self, f"_op_{op}")(node, ins, attrs)]
         else:
-            outs = [getattr(self, f"_op_{op}", None) and getattr(self, f"_op_{op}")(node, ins, attrs)]
-            if outs[0] is None:
-                outs = [self._generic(op, node, ins, attrs)]
-        for name, value in zip(node.output, outs):
-            if name:
-                if isinstance(value, np.ndarray):
-                    declared_count(value.shape, self.where)
-                self.values[name] = value
+            outs = [self._generic(op, node, ins, attrs)]
+        return outs
 
     def _constant(self, attrs):
         for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):

@@ -107,7 +107,7 @@ def _range(inputs, attrs):
 
 
 def _div(inputs, attrs):
-    a, b = inputs
+    a, b = _broadcast(inputs)
     if np.issubdtype(a.dtype, np.integer):
         return [np.trunc(a / b).astype(a.dtype)]  # ONNX integer division truncates
     return [a / b]
@@ -119,8 +119,14 @@ def _cast(inputs, attrs):
     return [inputs[0].astype(onnx.helper.tensor_dtype_to_np_dtype(attrs["to"]))]
 
 
+def _broadcast(inputs):
+    """Refuse a broadcast to an absurd size before numpy allocates it."""
+    declared_count(np.broadcast_shapes(*(np.shape(v) for v in inputs)), "a constant expression")
+    return inputs
+
+
 def _binary(fn):
-    return lambda inputs, attrs: [fn(*inputs)]
+    return lambda inputs, attrs: [fn(*_broadcast(inputs))]
 
 
 def _unary(fn):
@@ -139,7 +145,7 @@ FOLDS = {
     "Cast": _cast, "ConstantOfShape": _constant_of_shape, "Range": _range, "Div": _div,
     "Add": _binary(np.add), "Sub": _binary(np.subtract), "Mul": _binary(np.multiply),
     "Equal": _binary(np.equal), "Less": _binary(np.less), "Greater": _binary(np.greater),
-    "Where": lambda inputs, attrs: [np.where(*inputs)],
+    "Where": lambda inputs, attrs: [np.where(*_broadcast(inputs))],
     "Min": lambda inputs, attrs: [np.minimum.reduce(inputs)],
     "Max": lambda inputs, attrs: [np.maximum.reduce(inputs)],
     "Neg": _unary(np.negative), "Abs": _unary(np.abs), "Floor": _unary(np.floor),
