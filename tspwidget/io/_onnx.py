@@ -15,53 +15,18 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..core import layers as L
 from ..core.model import Model
-from ..core.ops import conv_pads
 from . import _onnx_fold as fold
 from ._convert import ModelFileError
+from ._onnx_ops import SUPPORTED_OPS, LayerOps, Sym, canonical, describe, ours
 from ._onnx_read import declared_count, read_model, tensor_array
 
-SUPPORTED_OPS = tuple(sorted({
-    "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div",
-    "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid",
-    "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "ReduceMax", "ReduceMean",
-    "Relu", "Shape", "Sigmoid", "Softmax", "Sub", "Tanh", *fold.FOLDS, "Split"}))
-_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hard_swish"}
-
-
-@dataclass
-class Sym:
-    """A tensor computed by a layer. ``index`` (same shape as the ONNX tensor) says which value of
-    the layer's channel-last output each ONNX value is; None when it is the layer's output as is."""
-
-    layer: object
-    shape: tuple  # the ONNX (NCHW) shape
-    our: tuple  # the layer's output shape for one sample
-    index: np.ndarray | None = None
-
-    def indices(self):
-        return canonical(self.shape, self.our) if self.index is None else self.index
-
-
-def canonical(shape, our):
-    """Index array of a layer's output seen in ONNX order: (1, C, H, W) from (H, W, C)."""
-    flat = np.arange(int(np.prod(our)), dtype=np.int64)
-    if len(shape) == 4 and len(our) == 3:
-        return flat.reshape(our).transpose(2, 0, 1)[None]
-    return flat.reshape(shape)
-
-
-def ours(shape, where):
-    """Our per-sample shape for an ONNX shape: (1, C, H, W) -> (H, W, C), (1, n) -> (n,)."""
-    if shape[0] != 1 or len(shape) not in (2, 4):
-        raise ModelFileError(f"{where}: a tensor of shape {list(shape)} is neither a picture "
-                             f"(1, C, H, W) nor a vector (1, n); tspwidget shows only those.")
-    return (shape[2], shape[3], shape[1]) if len(shape) == 4 else (shape[1],)
+__all__ = ["SUPPORTED_OPS", "load_onnx"]
 
 
 def module_name(node_name):
@@ -105,7 +70,7 @@ def _attrs(onnx, node, folder):
     return out
 
 
-class _Converter:
+class _Converter(LayerOps):
     def __init__(self, proto, weights, folder):
         import onnx
 
@@ -176,7 +141,7 @@ class _Converter:
     def image(self, value, node, what="input"):
         if not isinstance(value, Sym) or len(value.shape) != 4:
             raise ModelFileError(f"{self.where}: its {what} must be a computed (1, C, H, W) "
-                                 f"tensor, got {_describe(value)}.")
+                                 f"tensor, got {describe(value)}.")
         return self.layer_of(value, node)
 
     def const(self, value, node, what):
@@ -294,287 +259,6 @@ class _Converter:
             outs.append(new)
         return outs
 
-    # ------------------------------------------------------------------ ops
-    def _op_Conv(self, node, ins, attrs):
-        x = self.image(ins[0], node)
-        weight = self.const(ins[1], node, "weight")
-        bias = None if len(ins) < 3 or ins[2] is None else self.const(ins[2], node, "bias")
-        if weight.ndim != 4:
-            raise ModelFileError(f"{self.where}: only 2D convolutions are supported, the weight "
-                                 f"has shape {list(weight.shape)}.")
-        f, cg, kh, kw = weight.shape
-        c = ins[0].shape[1]
-        groups = attrs.get("group", 1)
-        strides = tuple(attrs.get("strides", (1, 1)))
-        dilation = tuple(attrs.get("dilations", (1, 1)))
-        x, padding = self._pads(x, node, ins[0].shape[2:], (kh, kw), strides, dilation, attrs)
-        common = dict(strides=strides, padding=padding, dilation=dilation,
-                      use_bias=bias is not None, bias=bias)
-        if groups == c and cg == 1 and f % c == 0 and c > 1:
-            kernel = weight.reshape(c, f // c, kh, kw).transpose(2, 3, 0, 1)
-            layer = L.DepthwiseConv2d(kernel=kernel, **common)
-        else:
-            layer = L.Conv2d(f, (kh, kw), groups=groups, kernel=weight.transpose(2, 3, 1, 0),
-                             **common)
-        return self.emit(layer, [x], node)
-
-    def _pads(self, x, node, hw, kernel, strides, dilation, attrs):
-        """``(input layer, padding)``: "valid"/"same" when they are the file's pads, else a
-        Padding2d layer in front (torch pads symmetrically, TensorFlow's "same" does not)."""
-        auto = attrs.get("auto_pad", "NOTSET")
-        if auto == "VALID":
-            return x, "valid"
-        same = conv_pads(tuple(hw), kernel, strides=strides, padding="same", dilation=dilation)
-        if auto == "SAME_UPPER":
-            return x, "same"
-        if auto == "SAME_LOWER":
-            pads = tuple((b, a) for a, b in same)
-        elif auto == "NOTSET":
-            p = list(attrs.get("pads", (0, 0, 0, 0)))
-            pads = ((p[0], p[2]), (p[1], p[3]))
-        else:
-            raise ModelFileError(f"{self.where}: auto_pad {auto!r} is not supported.")
-        if pads == ((0, 0), (0, 0)):
-            return x, "valid"
-        if pads == tuple(tuple(int(v) for v in pair) for pair in same):
-            return x, "same"
-        return self._helper(L.Padding2d(pads), x, "Pad"), "valid"
-
-    def _op_BatchNormalization(self, node, ins, attrs):
-        if attrs.get("training_mode", 0):
-            raise ModelFileError(f"{self.where}: a BatchNormalization in training mode; export the "
-                                 f"model in eval mode.")
-        x = self.layer_of(ins[0], node)
-        gamma, beta, mean, var = (self.const(v, node, w) for v, w in zip(
-            ins[1:5], ("scale", "bias", "mean", "variance")))
-        layer = L.BatchNorm(epsilon=attrs.get("epsilon", 1e-5), gamma=gamma, beta=beta,
-                            moving_mean=mean, moving_variance=var)
-        return self.emit(layer, [x], node)
-
-    def _unary(self, layer, sym, node):
-        """An elementwise layer: it keeps a lazily moved vector's order."""
-        if sym.index is not None and len(sym.shape) == 2:
-            out = self.emit(layer, [sym.layer], node)
-            return Sym(layer, sym.shape, sym.our, sym.index)
-        return self.emit(layer, [self.layer_of(sym, node)], node)
-
-    def _generic(self, op, node, ins, attrs):
-        if op in _ACTIVATIONS:
-            layer = L.Activation(_ACTIVATIONS[op])
-            if op == "Sigmoid":
-                self.sigmoid_of[id(layer)] = (ins[0], "swish")
-            return self._unary(layer, self._sym(ins[0]), node)
-        raise ModelFileError(f"{self.where}: op {op!r} is not supported here.")  # pragma: no cover
-
-    def _sym(self, value):
-        if not isinstance(value, Sym):
-            raise ModelFileError(f"{self.where}: its input must be computed from the model input, "
-                                 f"got a constant.")
-        return value
-
-    def _op_HardSigmoid(self, node, ins, attrs):
-        alpha, beta = attrs.get("alpha", 0.2), attrs.get("beta", 0.5)
-        if np.isclose(alpha, 1 / 6) and np.isclose(beta, 0.5):
-            name = "hard_sigmoid"  # PyTorch's: relu6(x + 3) / 6
-        elif np.isclose(alpha, 0.2) and np.isclose(beta, 0.5):
-            name = "hard_sigmoid_legacy"
-        else:
-            raise ModelFileError(f"{self.where}: HardSigmoid alpha={alpha}, beta={beta} is not "
-                                 f"supported (alpha 1/6 or 0.2 with beta 0.5 are).")
-        layer = L.Activation(name)
-        self.sigmoid_of[id(layer)] = (ins[0], "hard_swish")
-        return self._unary(layer, self._sym(ins[0]), node)
-
-    def _op_LeakyRelu(self, node, ins, attrs):
-        layer = L.Activation("relu", negative_slope=attrs.get("alpha", 0.01))
-        return self._unary(layer, self._sym(ins[0]), node)
-
-    def _op_Clip(self, node, ins, attrs):
-        low = attrs.get("min", ins[1] if len(ins) > 1 else None)
-        high = attrs.get("max", ins[2] if len(ins) > 2 else None)
-        low = None if low is None else float(self.const(np.asarray(low), node, "min"))
-        high = None if high is None else float(self.const(np.asarray(high), node, "max"))
-        if low != 0:
-            raise ModelFileError(f"{self.where}: Clip from {low} is not supported (Clip from 0, "
-                                 f"ReLU6 and the like, is).")
-        return self._unary(L.Activation("relu", max_value=high), self._sym(ins[0]), node)
-
-    def _op_Softmax(self, node, ins, attrs):
-        sym = self._sym(ins[0])
-        if len(sym.shape) != 2 or attrs.get("axis", -1) not in (1, -1):
-            raise ModelFileError(f"{self.where}: Softmax is supported over a vector only.")
-        return self.emit(L.Activation("softmax"), [self.layer_of(sym, node)], node)
-
-    def _op_Dropout(self, node, ins, attrs):
-        rate = attrs.get("ratio", ins[1] if len(ins) > 1 and ins[1] is not None else 0.5)
-        return self._unary(L.Dropout(float(np.asarray(rate))), self._sym(ins[0]), node)
-
-    def _op_Pad(self, node, ins, attrs):
-        x = self.image(ins[0], node)
-        if attrs.get("mode", "constant") != "constant":
-            raise ModelFileError(f"{self.where}: only constant (zero) padding is supported.")
-        pads = attrs.get("pads", ins[1] if len(ins) > 1 else None)
-        pads = [int(v) for v in self.const(np.asarray(pads), node, "pads")]
-        value = ins[2] if len(ins) > 2 and ins[2] is not None else attrs.get("value", 0.0)
-        axes = ins[3] if len(ins) > 3 and ins[3] is not None else None
-        if axes is not None:
-            full = [0] * 8
-            for k, a in enumerate(int(a) % 4 for a in axes):
-                full[a], full[a + 4] = pads[k], pads[k + len(axes)]
-            pads = full
-        if float(np.asarray(value)) != 0 or len(pads) != 8 or any(pads[i] for i in (0, 1, 4, 5)):
-            raise ModelFileError(f"{self.where}: only zero padding of rows and columns is "
-                                 f"supported, got pads {pads}.")
-        return self.emit(L.Padding2d(((pads[2], pads[6]), (pads[3], pads[7]))), [x], node)
-
-    def _pool(self, node, ins, attrs, mode):
-        x = self.image(ins[0], node)
-        kernel = tuple(attrs["kernel_shape"])
-        strides = tuple(attrs.get("strides", (1, 1)))
-        if any(d != 1 for d in attrs.get("dilations", (1, 1))) or len(node.output) > 1 and \
-                node.output[1]:
-            raise ModelFileError(f"{self.where}: dilated pooling and pooling indices are not "
-                                 f"supported.")
-        auto = attrs.get("auto_pad", "NOTSET")
-        if auto in ("SAME_UPPER", "VALID"):
-            layer = L.Pooling2d(kernel, strides=strides, mode=mode,
-                                padding="same" if auto == "SAME_UPPER" else "valid")
-        elif auto == "NOTSET":
-            p = list(attrs.get("pads", (0, 0, 0, 0)))
-            layer = L.Pooling2d(kernel, strides=strides, mode=mode,
-                                pads=((p[0], p[2]), (p[1], p[3])),
-                                ceil_mode=bool(attrs.get("ceil_mode", 0)),
-                                count_include_pad=bool(attrs.get("count_include_pad", 0)))
-        else:
-            raise ModelFileError(f"{self.where}: auto_pad {auto!r} is not supported.")
-        return self.emit(layer, [x], node)
-
-    def _op_MaxPool(self, node, ins, attrs):
-        return self._pool(node, ins, attrs, "max")
-
-    def _op_AveragePool(self, node, ins, attrs):
-        return self._pool(node, ins, attrs, "avg")
-
-    def _global(self, node, ins, mode, keepdims=True):
-        return self.emit(L.GlobalPooling2d(mode, keepdims=keepdims), [self.image(ins[0], node)],
-                         node)
-
-    def _op_GlobalAveragePool(self, node, ins, attrs):
-        return self._global(node, ins, "avg")
-
-    def _op_GlobalMaxPool(self, node, ins, attrs):
-        return self._global(node, ins, "max")
-
-    def _reduce(self, node, ins, attrs, mode):
-        sym = self._sym(ins[0])
-        axes = fold._axes(attrs, ins, 1, len(sym.shape))
-        if len(sym.shape) != 4 or sorted(axes or ()) != [2, 3]:
-            raise ModelFileError(f"{self.where}: {node.op_type} is supported over the rows and "
-                                 f"columns of a picture (axes [2, 3]), got axes {axes}.")
-        return self._global(node, ins, mode, keepdims=bool(attrs.get("keepdims", 1)))
-
-    def _op_ReduceMean(self, node, ins, attrs):
-        return self._reduce(node, ins, attrs, "avg")
-
-    def _op_ReduceMax(self, node, ins, attrs):
-        return self._reduce(node, ins, attrs, "max")
-
-    def _op_Flatten(self, node, ins, attrs):
-        sym = self._sym(ins[0])
-        if attrs.get("axis", 1) != 1 or len(sym.shape) != 4:
-            return self._move(node, ins, attrs)[0]
-        layer = L.Flatten()
-        out = self.emit(layer, [self.layer_of(sym, node)], node)
-        # Our Flatten keeps the (h, w, c) order; torch's is (c, h, w): remembered, not moved.
-        out.index = canonical(sym.shape, sym.our).reshape(1, -1)
-        return out if not np.array_equal(out.index[0], np.arange(out.index.size)) else \
-            Sym(layer, out.shape, out.our)
-
-    def _dense(self, node, sym, kernel, bias):
-        """Dense on a vector; a lazily ordered input is absorbed by reordering kernel rows."""
-        if len(sym.shape) != 2:
-            raise ModelFileError(f"{self.where}: a matrix product is supported on a vector "
-                                 f"(1, n) only, got shape {list(sym.shape)}.")
-        source = sym
-        idx = sym.index
-        if idx is not None and len(sym.our) == 1 and np.array_equal(
-                np.sort(idx[0]), np.arange(sym.our[0])):
-            rows = np.empty_like(kernel)
-            rows[idx[0]] = kernel
-            kernel, x = rows, sym.layer
-        else:
-            x = self.layer_of(source, node)
-        layer = L.Dense(kernel.shape[1], kernel=kernel, bias=bias, use_bias=bias is not None)
-        return self.emit(layer, [x], node)
-
-    def _op_Gemm(self, node, ins, attrs):
-        if attrs.get("transA", 0):
-            raise ModelFileError(f"{self.where}: Gemm with transA=1 is not supported.")
-        b = self.const(ins[1], node, "B")
-        kernel = (b.T if attrs.get("transB", 0) else b) * np.float32(attrs.get("alpha", 1.0))
-        bias = None
-        if len(ins) > 2 and ins[2] is not None:
-            c = self.const(ins[2], node, "C") * np.float32(attrs.get("beta", 1.0))
-            bias = np.broadcast_to(c.reshape(-1) if c.size > 1 else c, (kernel.shape[1],))
-        return self._dense(node, self._sym(ins[0]), kernel, bias)
-
-    def _op_MatMul(self, node, ins, attrs):
-        return self._dense(node, self._sym(ins[0]), self.const(ins[1], node, "B"), None)
-
-    def _op_Concat(self, node, ins, attrs):
-        syms = [self._sym(v) for v in ins]
-        rank = len(syms[0].shape)
-        if attrs["axis"] % rank != 1:
-            raise ModelFileError(f"{self.where}: Concat is supported along the channels (axis 1), "
-                                 f"got axis {attrs['axis']}.")
-        return self.emit(L.Concatenate(-1), [self.layer_of(s, node) for s in syms], node)
-
-    def _binary(self, node, ins, merge):
-        a, b = ins
-        if isinstance(a, Sym) and isinstance(b, Sym):
-            if merge == "Mul":
-                fused = self._swish(node, a, b)
-                if fused is not None:
-                    return fused
-            layer = L.Add() if merge == "Add" else L.Multiply()
-            if merge == "Add" and a.shape != b.shape:
-                raise ModelFileError(f"{self.where}: Add of shapes {list(a.shape)} and "
-                                     f"{list(b.shape)}; only equal shapes are supported.")
-            return self.emit(layer, [self.layer_of(a, node), self.layer_of(b, node)], node)
-        sym, const = (a, b) if isinstance(a, Sym) else (b, a)
-        if np.asarray(const).size != 1:
-            raise ModelFileError(f"{self.where}: {node.op_type} of a tensor and a non-scalar "
-                                 f"constant is not supported.")
-        v = float(np.asarray(const).reshape(-1)[0])
-        first = sym is a
-        scale, offset = {"Add": (1.0, v), "Mul": (v, 0.0),
-                         "Sub": (1.0, -v) if first else (-1.0, v),
-                         "Div": (1.0 / v, 0.0) if first else (None, None)}[node.op_type]
-        if scale is None:
-            raise ModelFileError(f"{self.where}: a constant divided by a tensor is not supported.")
-        return self._unary(L.Rescaling(scale, offset), sym, node)
-
-    def _swish(self, node, a, b):
-        """``x * sigmoid(x)`` (SiLU) and ``x * hardsigmoid(x)`` as one activation."""
-        for x, gate in ((a, b), (b, a)):
-            source = self.sigmoid_of.get(id(gate.layer))
-            if source is not None and source[0].layer is x.layer and (
-                    source[0].index is None) == (x.index is None):
-                return self._unary(L.Activation(source[1]), x, node)
-        return None
-
-    def _op_Add(self, node, ins, attrs):
-        return self._binary(node, ins, "Add")
-
-    def _op_Mul(self, node, ins, attrs):
-        return self._binary(node, ins, "Mul")
-
-    def _op_Sub(self, node, ins, attrs):
-        return self._binary(node, ins, "Sub")
-
-    def _op_Div(self, node, ins, attrs):
-        return self._binary(node, ins, "Div")
-
     # ------------------------------------------------------------------ names
     def _name(self, model):
         """Torch module names: the layer that gives a module's output gets the module's name
@@ -612,16 +296,8 @@ class _Converter:
                 layer.name = name
 
 
-def _describe(value):
-    if isinstance(value, Sym):
-        return f"a tensor of shape {list(value.shape)}"
-    return "nothing" if value is None else f"a constant of shape {list(np.shape(value))}"
-
-
 def load_onnx(path, *, progress=None, data=None, name=None):
     """Read an ONNX file (or its bytes, ``data``) into an initialised tspwidget model."""
-    from pathlib import Path
-
     proto, weights, _ = read_model(path, data)
     try:
         model = _Converter(proto, weights, Path(path).parent).convert(proto, progress, name or Path(path).stem)
