@@ -66,3 +66,27 @@ def test_every_layer_matches_its_torch_module(loaded):
         compared += 1
     assert not bad, f"{name}: {bad[:5]}"
     assert compared >= sum(layer.layer_type in WEIGHTED for layer in model.layers) > 0
+
+
+def test_a_depthwise_pixel_of_a_torch_model_is_explained_with_torch_numbers():
+    from tspwidget.core.inspect import depthwise_breakdown
+
+    ref = np.load(FIXTURES / "mobilenet_v2_reference.npz")
+    model = tsp.load(FIXTURES / "mobilenet_v2.onnx")
+    model.predict(ref["x"][0].transpose(1, 2, 0))
+    layer = model.get_layer("features.2.conv.1.0")  # 3x3 stride 2: torch's pads before it
+    assert layer.layer_type == "DepthwiseConv2d" and layer.strides == (2, 2)
+    assert layer.inbound_layers[0].layer_type == "Padding2d"
+    torch_value = ref[f"module:{layer.name}"][0]  # (C, H, W)
+    for channel, row, col in [(0, 0, 0), (5, 3, 7), (layer.output_shape[2] - 1, 15, 15)]:
+        info = depthwise_breakdown(layer, channel, row, col)
+        assert info["input_channel"] == channel // layer.depth_multiplier
+        assert np.isclose(info["value"], info["displayed"], rtol=1e-5, atol=1e-6)
+        assert np.isclose(info["value"], torch_value[channel, row, col], rtol=1e-4, atol=1e-4)
+
+
+def test_a_loaded_torch_model_builds_a_view():
+    model = tsp.load(FIXTURES / "lenet.onnx")
+    model.predict(np.load(FIXTURES / "lenet_reference.npz")["x"][0].transpose(1, 2, 0))
+    view = tsp.ModelView(model)
+    assert view is not None and model.get_layer("conv1").layer_type == "Conv2d"

@@ -72,6 +72,15 @@ def test_external_data_outside_the_folder_is_never_read(tmp_path, monkeypatch):
     assert not any("secret" in f or "passwd" in f for f in opened)
 
 
+def test_a_symlink_out_of_the_folder_is_refused(tmp_path):
+    (tmp_path / "secret.bin").write_bytes(np.zeros(108, np.float32).tobytes())
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "w.bin").symlink_to(tmp_path / "secret.bin")
+    with pytest.raises(ModelFileError, match="outside the model's folder"):
+        tsp.load(save(conv_model(external_weight("w.bin")), folder / "m.onnx"))
+
+
 def test_external_data_inside_the_folder_is_read(tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
