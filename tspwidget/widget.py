@@ -269,8 +269,27 @@ class ModelView(widgets.VBox):
             self._refresh_textures()
 
     def _refresh_textures(self):
+        changed = False
         for lm in self.scene.layers.values():
+            before = lm.texture.data
             lm.refresh_texture()
+            changed = changed or lm.texture.data is not before
+        if changed:
+            self._request_frame()
+
+    def _request_frame(self):
+        """Make the browser draw a frame after atlases changed (one small message, no buffer).
+
+        pythreejs re-renders when a mesh's material changes, not when a texture inside its
+        uniforms does, and js/controller.js draws only for its own animations; without this a
+        new prediction reached the GPU only at the next hover or orbit. Toggling one material's
+        ``uniformsNeedUpdate`` (harmless: three.js re-uploads that material's uniforms) is such
+        a change, and the whole scene is drawn, every updated texture with it.
+        """
+        lm = next(iter(self.scene.layers.values()), None)
+        if lm is not None:
+            material = lm.mesh.material
+            material.uniformsNeedUpdate = not material.uniformsNeedUpdate
 
     def _sync_status_trait(self):
         self._syncing = True
@@ -349,6 +368,36 @@ class ModelView(widgets.VBox):
                                  breakdown["input_cols"])
             self._outlined_by = layer.name
         return breakdown
+
+    # ------------------------------------------------------------------ your own input, training
+    def predict(self, image):
+        """Run the model on one picture and update every view of it; returns the model's output.
+
+        ``image`` is ``(h, w)``, ``(h, w, 1)`` or ``(h, w, 3)`` (uint8 0..255 is scaled to 0..1,
+        other values are kept). A picture of another size is resized to the model's input and an
+        RGB one greyed for a one-channel model (a grey one repeated for an RGB model), each with a
+        ``UserWarning`` saying what was done (:func:`tspwidget.drawing.prepare_image`). ``image`` is
+        never modified. The textures change in place: the scene is not rebuilt.
+        """
+        from .drawing import predict_image
+
+        return predict_image(self.model, image, "image")
+
+    def drawing_pad(self, **options):
+        """A :class:`tspwidget.DrawingPad` for this view's model (show it beside the view, e.g.
+        ``ipywidgets.HBox([view.drawing_pad(), view])``); ``options`` as DrawingPad's."""
+        from .drawing import DrawingPad
+
+        return DrawingPad(self, **options)
+
+    def timeline(self, checkpoints, epochs=None, **options):
+        """A slider over training checkpoints (:class:`tspwidget.Timeline`): moving it copies that
+        checkpoint's weights into this view's model and re-predicts the current input, so the maps
+        change in place (no rebuild). ``checkpoints``: models of the same architecture or their
+        ``get_weights()`` dicts, in order; ``epochs`` label them (default 0, 1, ...)."""
+        from .timeline import Timeline
+
+        return Timeline(self, checkpoints, epochs, **options)
 
     def save_html(self, path, title=None):
         """Write this view as one self-contained HTML page: no network and no kernel needed, and

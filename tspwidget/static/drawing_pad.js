@@ -13,7 +13,7 @@ const CSS = `
 .tsp-pad { display: inline-flex; flex-direction: column; gap: 6px; font: 13px sans-serif;
   color: var(--jp-ui-font-color1, #222); padding: 4px; }
 .tsp-pad canvas { image-rendering: pixelated; touch-action: none; cursor: crosshair;
-  border: 1px solid #888; background: #000; display: block; }
+  outline: 1px solid #888; background: #000; display: block; }
 .tsp-pad-row { display: flex; gap: 8px; align-items: center; }
 .tsp-pad button { font: inherit; padding: 2px 10px; cursor: pointer; }
 .tsp-pad-caption { min-height: 1.3em; max-width: 100%; }

@@ -1,0 +1,245 @@
+"""The drawing pad and the training timeline in JupyterLab 4, in headless Chromium.
+
+A stroke drawn with the mouse on the pad reaches Python as one buffer; the test then recomputes
+everything independently in this process from the pixels the kernel received (a fresh digits
+model, a fresh view for the expected texture bytes) and compares it with what the page shows: the
+chart's bars, the depthwise layer's atlas in three.js, and the canvas pixels. Then the epoch
+slider is moved with the keyboard and the same checks run against checkpoint 0.
+Screenshots: tests/artifacts/browser/pad-*.png.
+"""
+
+import time
+
+import numpy as np
+import pytest
+
+import tspwidget as tsp
+from tspwidget.datasets import DIGITS_EPOCHS
+
+from .harness import (ARTIFACTS, controller, diff_fraction, image, new_page, open_notebook, run_cell,
+                      save, wait_idle, write_notebook)
+
+pytestmark = pytest.mark.browser
+
+SETUP = '''
+import json, os, time
+import numpy as np
+import ipywidgets as widgets
+import tspwidget as tsp
+from tspwidget.datasets import DIGITS_EPOCHS
+
+def log(kind, **kw):
+    with open(os.environ["TSP_EVENTS"], "a") as f:
+        f.write(json.dumps(dict(kind=kind, t=time.time(), **kw)) + "\\n")
+
+model = tsp.datasets.digits_model()
+view = model.show(width=520, height=420)
+pad = view.drawing_pad()
+
+def report(kind):
+    dw = model.get_layer("dw_filters").neural_value
+    timeline = globals().get("timeline")
+    log(kind, stroke=pad.stroke, pixels=pad.image.reshape(-1).tolist(), probabilities=pad.probabilities,
+        dw_first=dw[..., 0].reshape(-1).tolist(), dw_sum=float(dw.sum()),
+        epoch=timeline.epoch if timeline else None, seconds=pad.timings[-1][1] if pad.timings else None)
+
+pad.on_msg(lambda w, content, buffers: report("stroke") if content.get("event") == "stroke" else None)
+log("displayed", names=list(view.scene.layers))
+widgets.HBox([pad, view], layout=widgets.Layout(flex_flow="row wrap"))
+'''
+TIMELINE = '''
+timeline = view.timeline(tsp.datasets.digits_checkpoints(), epochs=DIGITS_EPOCHS)
+timeline.slider.observe(lambda change: report("epoch"), "index")
+log("timeline", epoch=timeline.epoch)
+timeline
+'''
+# A 7 in the pad's 28x28 grid: the top bar, then the diagonal down.
+SEVEN = [(8, 6), (20, 6), (12, 23)]
+
+
+@pytest.fixture(scope="module")
+def page(lab, browser):
+    write_notebook(lab.root / "pad.ipynb", [SETUP, TIMELINE])
+    page = new_page(browser)
+    open_notebook(page, lab, "pad.ipynb")
+    run_cell(page, 0)
+    page.names = lab.wait_event(page, "displayed", timeout=120)["names"]
+    page.locator(".tsp-pad canvas").first.wait_for(timeout=60_000)
+    page.locator(".jp-OutputArea canvas").last.wait_for(timeout=60_000)
+    wait_idle(page)
+    yield page
+    page.context.close()
+
+
+def scene_shot(page):
+    canvases = page.locator(".jp-OutputArea canvas")
+    return image(canvases.nth(canvases.count() - 1).screenshot())  # the 3D canvas (the pad's is first)
+
+
+def output_shot(page, name):
+    out = page.locator(".jp-OutputArea-output").first
+    out.scroll_into_view_if_needed()
+    out.screenshot(path=str(ARTIFACTS / name))
+
+
+def atlas(page, layer):
+    """The bytes three.js samples for ``layer``'s maps, read from the material in the page."""
+    return np.array(controller(page, f"""const i = c.plan.nodes.findIndex(n => n.name === '{layer}');
+        return Array.from(c.meshModels[i].obj.material.uniforms.atlas.value.image.data);"""), np.uint8)
+
+
+def chart(page):
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.tsp-pad-bar'))
+        .map(b => b.dataset.value === '' || b.dataset.value === undefined ? null : parseFloat(b.dataset.value))""")
+
+
+def expected_atlas(model, x, layer):
+    view = model.show()
+    model.predict(x)
+    data = view.scene.layers[layer].texture.data.reshape(-1).copy()
+    view.close()
+    return data
+
+
+def wait_atlas(page, layer, expected, timeout=20):
+    deadline = time.time() + timeout
+    while True:
+        got = atlas(page, layer)
+        if got.shape == expected.shape and np.array_equal(got, expected):
+            return got
+        if time.time() > deadline:
+            raise AssertionError(f"{layer}'s atlas in the page never matched: {np.mean(got != expected) if got.shape == expected.shape else got.shape}")
+        page.wait_for_timeout(200)
+
+
+def draw_seven(page, box):
+    """Drag the mouse along SEVEN over the pad's canvas (``box``); returns when the button went up."""
+    to_px = lambda p: (box["x"] + p[0] * box["width"] / 28, box["y"] + p[1] * box["height"] / 28)
+    page.mouse.move(*to_px(SEVEN[0]))
+    page.mouse.down()
+    for a, b in zip(SEVEN, SEVEN[1:]):
+        for k in range(1, 13):
+            page.mouse.move(*to_px((a[0] + (b[0] - a[0]) * k / 12, a[1] + (b[1] - a[1]) * k / 12)))
+            page.wait_for_timeout(8)
+    t_up = time.time()
+    page.mouse.up()
+    return t_up
+
+
+def test_drawing_a_seven_updates_chart_and_maps_from_one_buffer(page, lab):
+    assert all(v is None for v in chart(page))  # blank: no bars yet
+    before_scene, before_atlas = scene_shot(page), atlas(page, "dw_filters")
+    output_shot(page, "pad-1-blank.png")
+    pad = page.locator(".tsp-pad canvas").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()  # after the screenshots: they may scroll the page
+    assert abs(box["width"] - 280) < 1 and abs(box["height"] - 280) < 1
+    t0 = time.time()
+    t_up = draw_seven(page, box)
+    event = lab.wait_event(page, "stroke", after=t0, timeout=30)
+    strokes = [e for e in lab.read_events() if e["kind"] == "stroke" and e["t"] >= t0]
+    assert len(strokes) == 1, "one message per stroke, none while drawing"
+    pixels = np.array(event["pixels"], np.uint8).reshape(28, 28)
+    save(np.repeat(np.repeat(np.stack([pixels] * 3, -1), 10, 0), 10, 1), "pad-received-28x28.png")
+    # The picture is the stroke: ink along the path, none far from it.
+    assert pixels[6, 14] == 255 and pixels[14, 16] > 200 and pixels[23, 3] == 0 and pixels[27, 27] == 0
+    assert 80 < (pixels > 127).sum() < 250
+    # Independent: a fresh model in this process on the bytes the kernel received.
+    ref = tsp.datasets.digits_model()
+    x = pixels[..., None].astype(np.float32) / 255
+    expected = ref.predict(x)
+    assert int(np.argmax(expected)) == 7
+    np.testing.assert_allclose(event["probabilities"], expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(event["dw_first"], ref.get_layer("dw_filters").neural_value[..., 0].reshape(-1),
+                               rtol=1e-5, atol=1e-6)
+    # The page: the chart's bars and the depthwise layer's atlas.
+    page.wait_for_function("() => document.querySelector('.tsp-pad-bar').dataset.value !== ''", timeout=20_000)
+    np.testing.assert_allclose(chart(page), expected, rtol=1e-5, atol=1e-7)
+    best = page.locator(".tsp-pad-bar.tsp-best")
+    assert best.count() == 1 and abs(float(best.get_attribute("data-value")) - expected.max()) < 1e-6
+    assert "The model says 7" in page.locator(".tsp-pad-caption").inner_text()
+    got = wait_atlas(page, "dw_filters", expected_atlas(tsp.datasets.digits_model(), x, "dw_filters"))
+    assert not np.array_equal(got, before_atlas)
+    wait_idle(page)
+    page.wait_for_timeout(300)
+    after = scene_shot(page)
+    save(after, "pad-2-seven-scene.png")
+    output_shot(page, "pad-2-seven.png")
+    assert diff_fraction(before_scene, after) > 0.003, "the maps did not change on screen"
+    print(f"stroke end -> kernel logged: {event['t'] - t_up:.3f} s wall; Python {event['seconds'] * 1e3:.1f} ms")
+    page.drawn = (pixels, x, expected, after)
+
+
+def test_the_epoch_slider_swaps_weights_and_the_maps_change(page, lab):
+    pixels, x, final, before = page.drawn
+    t0 = time.time()
+    run_cell(page, 1)
+    lab.wait_event(page, "timeline", after=t0, timeout=60)
+    handle = page.locator(".tsp-timeline .noUi-handle").first
+    handle.wait_for(timeout=20_000)
+    handle.scroll_into_view_if_needed()
+    t1 = time.time()
+    handle.focus()
+    for _ in range(len(DIGITS_EPOCHS) - 1):
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_timeout(150)
+    event = lab.wait_event(page, "epoch", after=t1, timeout=30, where=lambda e: e["epoch"] == 0)
+    ckpt = tsp.datasets.digits_checkpoints()[0]
+    expected = ckpt.predict(x)  # independent: checkpoint 0 on the same drawn input
+    np.testing.assert_array_equal(np.array(event["pixels"], np.uint8).reshape(28, 28), pixels)
+    np.testing.assert_allclose(event["probabilities"], expected, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(expected, final, atol=1e-3)
+    page.wait_for_function("(p) => Math.abs(parseFloat(document.querySelector('.tsp-pad-bar').dataset.value) - p) < 1e-6",
+                           arg=float(expected[0]), timeout=20_000)
+    np.testing.assert_allclose(chart(page), expected, rtol=1e-5, atol=1e-7)
+    wait_atlas(page, "dw_filters", expected_atlas(tsp.datasets.digits_checkpoints()[0], x, "dw_filters"))
+    page.wait_for_timeout(300)
+    after = scene_shot(page)
+    save(after, "pad-3-epoch0-scene.png")
+    output_shot(page, "pad-3-epoch0.png")
+    page.locator(".tsp-timeline").first.screenshot(path=str(ARTIFACTS / "pad-3-timeline.png"))
+    assert diff_fraction(before, after) > 0.003, "moving the slider did not change the maps on screen"
+    assert "epoch 0" in page.locator(".tsp-timeline").first.inner_text()
+
+
+def test_clear_blanks_the_pad_and_the_chart(page, lab):
+    page.locator(".tsp-pad-clear").first.click()
+    page.wait_for_function("() => document.querySelector('.tsp-pad-bar').dataset.value === ''", timeout=20_000)
+    assert all(v is None for v in chart(page))
+    blank = page.evaluate("""() => { const c = document.querySelector('.tsp-pad canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let lit = 0; for (let i = 0; i < d.length; i += 4) lit += d[i] > 0; return lit; }""")
+    assert blank == 0
+
+
+def test_no_errors_in_the_page(page):
+    ours = [e for e in page.errors if "lumino" not in e.lower() and "ReadPixels" not in e]
+    assert not ours, ours
+
+
+def test_the_pad_works_in_notebook7(notebook7, browser):
+    write_notebook(notebook7.root / "pad.ipynb", [SETUP, TIMELINE])
+    page = new_page(browser)
+    try:
+        open_notebook(page, notebook7, "pad.ipynb")
+        run_cell(page, 0)
+        notebook7.wait_event(page, "displayed", timeout=120)
+        pad = page.locator(".tsp-pad canvas").first
+        pad.wait_for(timeout=60_000)
+        pad.scroll_into_view_if_needed()
+        page.wait_for_timeout(1500)
+        t0 = time.time()
+        draw_seven(page, pad.bounding_box())
+        event = notebook7.wait_event(page, "stroke", after=t0, timeout=30)
+        pixels = np.array(event["pixels"], np.uint8).reshape(28, 28)
+        expected = tsp.datasets.digits_model().predict(pixels[..., None].astype(np.float32) / 255)
+        np.testing.assert_allclose(event["probabilities"], expected, rtol=1e-5, atol=1e-7)
+        page.wait_for_function("() => document.querySelector('.tsp-pad-bar').dataset.value !== ''",
+                               timeout=20_000)
+        np.testing.assert_allclose(chart(page), expected, rtol=1e-5, atol=1e-7)
+        page.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "pad-nb7.png"))
+        ours = [e for e in page.errors
+                if "lumino" not in e.lower() and "ReadPixels" not in e and "'schema'" not in e]
+        assert not ours, ours
+    finally:
+        page.context.close()
