@@ -96,7 +96,7 @@ def test_parameter_counts_are_keras_s(model_name):
 
 def test_batch_norm_without_gamma_or_beta_matches_keras_to_1e_5():
     z = np.load(MODELS / "bn_options_reference.npz")
-    for name in ("bn_options.keras", "bn_options_keras3.h5"):
+    for name in ("bn_options.keras", "bn_options_keras3.h5", "bn_options_tfkeras.h5"):
         model = tsp.load(MODELS / name)
         flags = {n: (model.get_layer(n).scale, model.get_layer(n).center)
                  for n in ("bn_nocenter", "bn_bare", "bn_noscale")}
@@ -113,7 +113,8 @@ def test_batch_norm_without_gamma_or_beta_matches_keras_to_1e_5():
 
 @pytest.mark.parametrize("weights,architecture", [
     ("sequential.weights.h5", "sequential.keras"), ("bn_options.weights.h5", "bn_options.keras"),
-    ("all_layers.weights.h5", "all_layers.keras")])
+    ("all_layers.weights.h5", "all_layers.keras"),
+    ("sequential_tfkeras_weights.h5", "sequential.keras")])  # Keras 2's save_weights (tf-keras)
 def test_keras3_weights_only_files_fill_a_model_by_name(weights, architecture):
     info = MANIFEST["files"][weights]
     assert info["kind"] == "weights" and info["model"] == architecture
