@@ -191,6 +191,23 @@ def test_zip_members_are_read_up_to_a_limit(monkeypatch):
         tsp.load(MODELS / "sequential.keras")
 
 
+def test_a_weights_member_that_is_not_what_it_declares_is_refused(tmp_path):
+    # Rewrite the central directory's declared size of model.weights.h5 (a lying zip): the
+    # reader stops at the declared size and the zip's CRC check refuses the member.
+    data = bytearray((MODELS / "sequential.keras").read_bytes())
+    with zipfile.ZipFile(MODELS / "sequential.keras") as z:
+        info = z.getinfo("model.weights.h5")
+    name = info.filename.encode()
+    central = data.index(b"PK\x01\x02", data.index(name, info.header_offset + 30 + len(name)) - 46)
+    data[central + 24:central + 28] = (info.file_size - 100).to_bytes(4, "little")
+    local = info.header_offset
+    data[local + 22:local + 26] = (info.file_size - 100).to_bytes(4, "little")
+    path = tmp_path / "lying.keras"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="truncated or corrupt: Bad CRC-32"):
+        tsp.load(path)
+
+
 def test_our_own_errors_are_not_called_malformed_files(monkeypatch):
     def bug(self):
         raise KeyError("a bug of ours")

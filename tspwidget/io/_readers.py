@@ -142,7 +142,8 @@ def read_keras_zip(path):
             spec = _json(_member(archive, members["config.json"], MAX_CONFIG_BYTES, path),
                          f"{path}: config.json")
             weights_bytes = _member(archive, members["model.weights.h5"], MAX_WEIGHTS_BYTES, path)
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as err:
+            # NotImplementedError: a compression zipfile lacks; RuntimeError: an encrypted member
             raise ModelFileError(f"{path} is truncated or corrupt: {err}.") from err
 
     def source():
