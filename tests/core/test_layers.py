@@ -356,3 +356,8 @@ def test_capabilities():
     assert dw.source_channel(7) == 2 and not hasattr(dense, "source_channel")
     assert dense.weight_roles == ("kernel", "bias") and Input3d((2, 2, 1)).weight_roles == ()
     assert RGBInput((2, 2)).is_rgb and not Input3d((2, 2, 3)).is_rgb and not dense.is_rgb
+    act = tsp.layers.Activation
+    assert dw.fold_host and dense.fold_host and not Pooling2d().fold_host
+    assert [layer.fold_label for layer in (tsp.layers.BatchNorm(), act("relu", max_value=6),
+                                           act("relu6"), act("relu"), act("tanh"), Pooling2d())] == [
+        "BN", "ReLU6", "ReLU6", "ReLU", "tanh", None]

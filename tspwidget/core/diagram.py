@@ -14,24 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FOLD_INTO = ("Conv2d", "DepthwiseConv2d", "Dense")  # what a chain may be folded into
-FOLDABLE = ("BatchNorm", "Activation", "Padding2d", "Dropout")
-
 
 def short_name(layer):
     """How a folded layer is listed in its node's label: ``BN``, ``ReLU6``, ``pad``."""
-    kind = layer.layer_type
-    if kind == "BatchNorm":
-        return "BN"
-    if kind == "Padding2d":
-        return "pad"
-    if kind == "Dropout":
-        return "dropout"
-    if kind == "Activation":
-        if layer.activation == "relu" and layer.max_value == 6:
-            return "ReLU6"
-        return {"relu": "ReLU", "relu6": "ReLU6"}.get(layer.activation, layer.activation)
-    return kind
+    return layer.fold_label or layer.layer_type
 
 
 def label_text(layer, folded=()):
@@ -80,8 +66,8 @@ def build(model, *, hide=(), fold=True):
             continue
         src = layer.inbound_layers[0] if len(layer.inbound_layers) == 1 else None
         host = owner.get(id(src)) if src is not None else None
-        if (fold and layer.layer_type in FOLDABLE and host is not None
-                and host.layer_type in FOLD_INTO and len(consumers[id(src)]) == 1):
+        if (fold and layer.fold_label is not None and host is not None and host.fold_host
+                and len(consumers[id(src)]) == 1):
             owner[id(layer)] = host
             folded[host.name] = folded.get(host.name, ()) + (layer,)
             continue

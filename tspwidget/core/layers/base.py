@@ -134,6 +134,8 @@ class Layer(Observable):
     _name_prefix = "layer"
     is_input = False
     is_rgb = False  # whose three channels are one colour picture (drawn in colour, not as maps)
+    fold_host = False  # a view may draw the BatchNorm/activation/padding after it inside its node
+    fold_label = None  # how this layer is listed when folded into its host (None: never folded)
     keras_class = None  # the Keras class this layer reads weights of (files name weights by it)
     weight_roles = ()  # the weights this layer's configuration uses, in Keras's storage order
 

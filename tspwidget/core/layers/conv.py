@@ -30,6 +30,8 @@ def he_normal(rng, shape, fan_in):
 class _Conv(KernelBias, Layer):
     """What depthwise and standard convolutions share: window, padding, weights, activation."""
 
+    fold_host = True
+
     def __init__(self, kernel_size, *, strides, padding, dilation, activation, use_bias, kernel,
                  bias, own_args, options):
         super().__init__(**visual_options(type(self).__name__, options, own_args))

@@ -40,6 +40,12 @@ class Activation(_SameShape):
     layer_type = "Activation"
     _name_prefix = "activation"
 
+    @property
+    def fold_label(self):
+        if self.activation == "relu" and self.max_value == 6:
+            return "ReLU6"
+        return {"relu": "ReLU", "relu6": "ReLU6"}.get(self.activation, self.activation)
+
     def __init__(self, activation="relu", *, max_value=None, negative_slope=0.0, threshold=0.0,
                  **options):
         super().__init__(**visual_options("Activation", options, (
@@ -76,6 +82,7 @@ class BatchNorm(_SameShape):
 
     layer_type = "BatchNorm"
     keras_class = "BatchNormalization"
+    fold_label = "BN"
     default_color = "#A5A5A5"
     _name_prefix = "batch_norm"
     _STATS = ("gamma", "beta", "moving_mean", "moving_variance")
@@ -180,6 +187,7 @@ class Dropout(_SameShape):
     """Dropout: the identity at inference, shown so the topology matches the file."""
 
     layer_type = "Dropout"
+    fold_label = "dropout"
     default_color = "#A5A5A5"
     _name_prefix = "dropout"
 
@@ -200,6 +208,7 @@ class Padding2d(Layer):
     """
 
     layer_type = "Padding2d"
+    fold_label = "pad"
     default_color = "#6EB6FF"  # TensorSpace's padding colour
     _name_prefix = "padding2d"
 

@@ -91,6 +91,7 @@ class Dense(KernelBias, Layer):
 
     layer_type = "Dense"
     keras_class = "Dense"
+    fold_host = True
     default_color = "#00FF00"  # TensorSpace's dense colour
     _name_prefix = "dense"
 
