@@ -141,8 +141,9 @@ class Layer(Observable):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
-            _registry[cls.__name__] = cls
+        # Our own classes only, first come: a user's subclass never shadows a built-in name.
+        if not cls.__name__.startswith("_") and cls.__module__.startswith("tspwidget."):
+            _registry.setdefault(cls.__name__, cls)
 
     def __init__(
         self, *, name=None, color=None, close_button=None, init_status="close", anime_time=None
