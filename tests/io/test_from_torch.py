@@ -89,6 +89,7 @@ class ShuffleLike(nn.Module):
         x = torch.cat((a, self.branch(b)), dim=1)
         n, c, h, w = x.size()
         x = x.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+        x = torch.cat([x], dim=1)  # DenseNet's first layer does this
         return self.fc(torch.flatten(self.pool(x), 1))
 
 

@@ -286,6 +286,8 @@ class LayerOps:
 
     def _op_Concat(self, node, ins, attrs):
         syms = [self._sym(v) for v in ins]
+        if len(syms) == 1:  # torch.cat([x]) (DenseNet's first layer): x itself
+            return syms[0]
         rank = len(syms[0].shape)
         if attrs["axis"] % rank != 1:
             raise ModelFileError(f"{self.where}: Concat is supported along the channels (axis 1), "
