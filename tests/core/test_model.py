@@ -271,3 +271,29 @@ def test_load_weights_is_defined_once():
 
     source = inspect.getsource(core_model)
     assert source.count("def load_weights(") == 1
+
+
+def test_show_without_widget_libraries_says_what_to_install():
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import importlib.abc, sys
+
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] in {"ipywidgets", "pythreejs", "traitlets"}:
+                    raise ModuleNotFoundError(f"blocked: {name}", name=name)
+
+        sys.meta_path.insert(0, Block())
+        from tspwidget.core import Sequential, RGBInput, DepthwiseConv2d
+        model = Sequential([RGBInput(shape=(6, 6)), DepthwiseConv2d(3)]).init(seed=0)
+        try:
+            model.show()
+        except ImportError as err:
+            print(err)
+        """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "showing a model needs ipywidgets and pythreejs" in result.stdout
