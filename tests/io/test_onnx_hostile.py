@@ -248,3 +248,24 @@ def test_corrupted_graphs_load_or_raise_model_file_errors_only(tmp_path, name):
             assert str(err)
             outcomes["refused"] += 1
     assert outcomes["refused"] > 10  # the corruptions do reach the checks
+
+
+def test_a_constant_gather_to_an_absurd_size_is_refused_before_allocating(tmp_path):
+    data = numpy_helper.from_array(np.zeros((1, 1 << 14), np.float32), "data")
+    index = numpy_helper.from_array(np.zeros(1 << 16, np.int64), "index")
+    nodes = [helper.make_node("Gather", ["data", "index"], ["big"], name="/g/Gather", axis=0),
+             helper.make_node("Relu", ["x"], ["y"], name="/r/Relu")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[data, index])
+    path = save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+                tmp_path / "gather.onnx")
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match=r"node '/g/Gather' \(Gather\): Gather: "
+                                                 r"declared shape .* values, more than"):
+            tsp.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100 * 2**20  # the result would be 4 GiB

@@ -201,8 +201,10 @@ class _Converter(LayerOps):
                                  f"{', '.join(SUPPORTED_OPS)}.")
         try:
             outs = self._dispatch(op, node, ins, attrs)
-        except ModelFileError:
-            raise
+        except ModelFileError as err:
+            if str(err).startswith(("node ", "initializer ")):
+                raise
+            raise ModelFileError(f"{self.where}: {err}") from err
         except (KeyError, IndexError, AttributeError, TypeError, ValueError) as err:
             # a missing attribute or input, or a value our layers refuse: say where
             raise ModelFileError(f"{self.where}: {type(err).__name__}: {err}") from err

@@ -69,7 +69,9 @@ def _slice(inputs, attrs):
 
 def _gather(inputs, attrs):
     x, idx = inputs
-    return [np.take(x, idx.astype(np.int64), axis=attrs.get("axis", 0))]
+    axis = attrs.get("axis", 0) % max(x.ndim, 1)
+    declared_count([*x.shape[:axis], *idx.shape, *x.shape[axis + 1:]], "Gather")
+    return [np.take(x, idx.astype(np.int64), axis=axis)]
 
 
 def _split(inputs, attrs, n_outputs):
