@@ -253,7 +253,7 @@ def test_conv2d_and_pooling():
 
 
 def _built(*layers, shape=(6, 5, 3)):
-    return tsp.Sequential([Input3d(shape=shape), *layers]).build()
+    return tsp.Sequential([Input3d(shape=shape, name="in"), *layers]).build()
 
 
 def test_weight_shapes_and_get_set_weights():
@@ -295,6 +295,8 @@ def test_set_weights_checks_everything_first():
     assert dw.kernel is kernel and not dw.bias.any()  # nothing changed
     with pytest.raises(ValueError, match="no layer named 'nope'"):
         dw._model.set_weights({"dw": {"bias": np.ones(3)}, "nope": {}})
+    with pytest.raises(ValueError, match="layer 'in'.* has no weight"):
+        dw._model.set_weights({"dw": {"bias": np.ones(3)}, "in": {"kernel": np.ones(1)}})
     assert not dw.bias.any()
 
 

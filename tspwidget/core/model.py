@@ -80,15 +80,16 @@ class _BaseModel(Observable):
     def set_weights(self, weights):
         """Give weights as ``{layer name: {role: array}}`` (as :meth:`get_weights` returns).
 
-        Every name must be a layer of this model; each layer checks its own roles and shapes.
-        Returns the model.
+        Every name must be a layer of this model and every layer checks its roles and shapes,
+        all before anything is set: a wrong one changes nothing. Returns the model.
         """
         if not isinstance(weights, dict):
             raise TypeError(f"`weights` must be a dict {{layer name: {{role: array}}}}, got "
                             f"{type(weights).__name__}.")
-        layers = {name: self.get_layer(name) for name in weights}  # unknown names: nothing set
-        for name, layer in layers.items():
-            layer.set_weights(weights[name])
+        checked = [(layer, layer._checked_weights(weights[name]))
+                   for name, layer in ((n, self.get_layer(n)) for n in weights)]
+        for layer, arrays in checked:
+            layer._store_weights(arrays)
         return self
 
     def get_config(self):

@@ -338,6 +338,11 @@ class Layer(Observable):
         ``init()``. They are kept by later ``init()`` calls (not redrawn). Nothing changes if
         any role or shape is wrong. Returns the layer.
         """
+        self._store_weights(self._checked_weights(weights))
+        return self
+
+    def _checked_weights(self, weights):
+        """``weights`` as read-only float32 copies, each role and (if built) shape checked."""
         if not isinstance(weights, dict):
             raise TypeError(f"layer {self.name!r}: set_weights() takes a dict {{role: array}}, "
                             f"got {type(weights).__name__}.")
@@ -352,8 +357,7 @@ class Layer(Observable):
                 if arr.shape != expected[role]:
                     raise ValueError(f"layer {self.name!r}: `{role}` has shape {arr.shape}, but "
                                      f"this layer needs {expected[role]}.")
-        self._store_weights(arrays)
-        return self
+        return arrays
 
     def _weights_in_use(self):
         return {}
