@@ -307,6 +307,13 @@ class LayerOps:
                                      f"{list(b.shape)}; only equal shapes are supported.")
             return self.emit(layer, [self.layer_of(a, node), self.layer_of(b, node)], node)
         sym, const = (a, b) if isinstance(a, Sym) else (b, a)
+        layer = sym.layer
+        if (merge == "Add" and layer.layer_type == "Dense" and layer.bias is None
+                and sym.index is None and np.asarray(const).size == layer.units > 1):
+            # MatMul then Add of a bias vector (TensorFlow's exports, a Linear on a matrix):
+            # one Dense with a bias, in place of the bias-free one
+            dense = L.Dense(layer.units, kernel=layer.kernel, bias=np.asarray(const).reshape(-1))
+            return self.emit(dense, layer.inbound_layers, node)
         if np.asarray(const).size != 1:
             raise ModelFileError(f"{self.where}: {node.op_type} of a tensor and a non-scalar "
                                  f"constant is not supported.")
