@@ -8,7 +8,13 @@ slider is moved with the keyboard and the same checks run against checkpoint 0.
 Screenshots: tests/artifacts/browser/pad-*.png.
 """
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +22,8 @@ import pytest
 import tspwidget as tsp
 from tspwidget.datasets import DIGITS_EPOCHS
 
-from .harness import (ARTIFACTS, controller, diff_fraction, image, new_page, open_notebook, run_cell,
-                      save, wait_idle, write_notebook)
+from .harness import (ARTIFACTS, JupyterServer, controller, diff_fraction, free_port, image, new_page,
+                      open_notebook, run_cell, save, wait_idle, write_notebook)
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +51,7 @@ def report(kind):
 
 pad.on_msg(lambda w, content, buffers: report("stroke") if content.get("event") == "stroke" else None)
 log("displayed", names=list(view.scene.layers))
-widgets.HBox([pad, view], layout=widgets.Layout(flex_flow="row wrap"))
+widgets.HBox([pad, view])
 '''
 TIMELINE = '''
 timeline = view.timeline(tsp.datasets.digits_checkpoints(), epochs=DIGITS_EPOCHS)
@@ -212,6 +218,34 @@ def test_clear_blanks_the_pad_and_the_chart(page, lab):
     assert blank == 0
 
 
+def test_a_touch_stroke_draws_too(page, lab):
+    """Real touch input (Chromium's CDP touch events become pointer events of type "touch")."""
+    pad = page.locator(".tsp-pad canvas").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+    point = lambda col, row: {"x": box["x"] + col * 10, "y": box["y"] + row * 10}
+    t0 = time.time()
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point(14, 4)]})
+    for row in range(5, 25):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point(14, row)]})
+        page.wait_for_timeout(10)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    event = lab.wait_event(page, "stroke", after=t0, timeout=30)
+    pixels = np.array(event["pixels"], np.uint8).reshape(28, 28)
+    assert pixels[4:25, 14].min() == 255 and pixels[:, :10].max() == 0 and pixels[:, 19:].max() == 0
+    x = pixels[..., None].astype(np.float32) / 255
+    assert int(np.argmax(tsp.datasets.digits_model().predict(x))) == 1  # a vertical bar is a 1
+    assert event["epoch"] == 0  # the slider was left at epoch 0: the view's model is checkpoint 0
+    expected = tsp.datasets.digits_checkpoints()[0].predict(x)
+    np.testing.assert_allclose(event["probabilities"], expected, rtol=1e-5, atol=1e-7)
+    page.wait_for_function("(p) => Math.abs(parseFloat(document.querySelectorAll('.tsp-pad-bar')[1].dataset.value) - p) < 1e-6",
+                           arg=float(expected[1]), timeout=20_000)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": False})
+    output_shot(page, "pad-4-touch.png")
+
+
 def test_no_errors_in_the_page(page):
     ours = [e for e in page.errors if "lumino" not in e.lower() and "ReadPixels" not in e]
     assert not ours, ours
@@ -240,6 +274,77 @@ def test_the_pad_works_in_notebook7(notebook7, browser):
         page.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "pad-nb7.png"))
         ours = [e for e in page.errors
                 if "lumino" not in e.lower() and "ReadPixels" not in e and "'schema'" not in e]
+        assert not ours, ours
+    finally:
+        page.context.close()
+
+
+@pytest.fixture(scope="module")
+def voila_pad(tmp_path_factory):
+    """Voila serving a notebook of SETUP alone; its kernel logs to TSP_EVENTS like Lab's."""
+    home = tmp_path_factory.mktemp("voila-pad")
+    write_notebook(home / "pad.ipynb", [SETUP])
+    port, events = free_port(), home / "events.jsonl"
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               TSP_EVENTS=str(events), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    log = open(home / "voila.log", "w")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "voila"), str(home / "pad.ipynb"), "--no-browser",
+                             f"--port={port}", "--Voila.ip=127.0.0.1"], stdout=log, stderr=subprocess.STDOUT,
+                            env=env, cwd=home, start_new_session=True)
+    deadline = time.time() + 60
+    while True:  # probe the port only: a GET / would run the notebook an extra time
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"voila did not start; see {log.name}")
+            time.sleep(0.3)
+    server = JupyterServer.__new__(JupyterServer)  # only its event reading
+    server.events = events
+    yield f"http://127.0.0.1:{port}/", server
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    log.close()
+
+
+def test_the_pad_works_in_voila(voila_pad, browser):
+    url, events = voila_pad
+    page = new_page(browser)
+    try:
+        page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+        pad = page.locator(".tsp-pad canvas").first
+        pad.wait_for(timeout=120_000)
+        scene = page.locator("canvas").nth(1)
+        scene.wait_for(timeout=60_000)
+        page.wait_for_timeout(3000)
+        before = image(scene.screenshot())
+        pad.scroll_into_view_if_needed()
+        t0 = time.time()
+        draw_seven(page, pad.bounding_box())
+        event = events.wait_event(page, "stroke", after=t0, timeout=30)
+        pixels = np.array(event["pixels"], np.uint8).reshape(28, 28)
+        expected = tsp.datasets.digits_model().predict(pixels[..., None].astype(np.float32) / 255)
+        np.testing.assert_allclose(event["probabilities"], expected, rtol=1e-5, atol=1e-7)
+        page.wait_for_function("() => document.querySelector('.tsp-pad-bar').dataset.value !== ''",
+                               timeout=20_000)
+        np.testing.assert_allclose(chart(page), expected, rtol=1e-5, atol=1e-7)
+        page.wait_for_timeout(1000)
+        after = image(scene.screenshot())
+        page.screenshot(path=str(ARTIFACTS / "pad-voila.png"))
+        h, w = min(before.shape[0], after.shape[0]), min(before.shape[1], after.shape[1])  # +-1 px
+        assert diff_fraction(before[:h, :w], after[:h, :w]) > 0.003, "the maps did not change on screen"
+        ours = [e for e in page.errors if "lumino" not in e.lower() and "ReadPixels" not in e
+                and "Unsatisfied version" not in e and "RUNTIME-012" not in e
+                and not (page.blocked and "net::ERR_FAILED" in e)
+                and not any(u[:100] in e for u in page.blocked)]
         assert not ours, ours
     finally:
         page.context.close()
