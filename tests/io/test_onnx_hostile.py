@@ -33,13 +33,6 @@ def save(model, path):
     return path
 
 
-def test_a_plain_conv_file_loads_and_computes(tmp_path):
-    model = tsp.load(save(conv_model(), tmp_path / "ok.onnx"))
-    y = model.predict(np.ones((8, 8, 3), np.float32))
-    assert y.shape == (6, 6, 4) and np.allclose(y, 27.0)  # 3x3x3 ones
-    assert model.layers[1].name == "block.conv"
-
-
 def raw_tensor(dims, raw=b""):
     """A float tensor declaring ``dims`` whatever it stores (onnx.helper would refuse)."""
     tensor = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=list(dims))
@@ -269,23 +262,3 @@ def test_a_constant_gather_to_an_absurd_size_is_refused_before_allocating(tmp_pa
     finally:
         tracemalloc.stop()
     assert peak < 100 * 2**20  # the result would be 4 GiB
-
-
-def test_matmul_then_bias_add_is_one_dense(tmp_path):
-    rng = np.random.default_rng(3)
-    w, b = rng.normal(size=(12, 5)).astype(np.float32), rng.normal(size=5).astype(np.float32)
-    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="/flatten/Flatten"),
-             helper.make_node("MatMul", ["f", "w"], ["m"], name="/fc/MatMul"),
-             helper.make_node("Add", ["m", "b"], ["y"], name="/fc/Add")]
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 2, 2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
-    path = save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
-                tmp_path / "mm.onnx")
-    model = tsp.load(path)
-    x = rng.normal(size=(1, 3, 2, 2)).astype(np.float32)
-    assert [layer.layer_type for layer in model.layers] == ["RGBInput", "Flatten", "Dense"]
-    assert model.get_layer("fc").bias is not None
-    assert np.allclose(model.predict(x[0].transpose(1, 2, 0)), x.reshape(1, -1) @ w + b,
-                       atol=1e-5)
