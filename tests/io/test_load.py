@@ -383,7 +383,8 @@ def test_object_dtype_weights_are_refused(tmp_path):
     shutil.copy(MODELS / "sequential_tfkeras.h5", path)
     with h5py.File(path, "r+") as f:
         group = f["model_weights"]
-        name = next(n for n in group if "weight_names" in group[n].attrs and len(group[n].attrs["weight_names"]))
+        name = next(n for n in group
+                    if "weight_names" in group[n].attrs and len(group[n].attrs["weight_names"]))
         weight = group[name].attrs["weight_names"][0]
         weight = weight.decode() if isinstance(weight, bytes) else weight
         shape = group[name][weight].shape
