@@ -206,6 +206,13 @@ def test_the_epoch_slider_swaps_weights_and_the_maps_change(page, lab):
     page.locator(".tsp-timeline").first.screenshot(path=str(ARTIFACTS / "pad-3-timeline.png"))
     assert diff_fraction(before, after) > 0.003, "moving the slider did not change the maps on screen"
     assert "epoch 0" in page.locator(".tsp-timeline").first.inner_text()
+    # The play button steps the slider (linked in the browser), each step a swap in Python.
+    t2 = time.time()
+    page.locator(".tsp-timeline .widget-play button").first.click()  # play
+    event = lab.wait_event(page, "epoch", after=t2, timeout=30, where=lambda e: e["epoch"] == 1)
+    page.locator(".tsp-timeline .widget-play button").nth(1).click()  # pause
+    np.testing.assert_allclose(event["probabilities"], tsp.datasets.digits_checkpoints()[1].predict(x),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_clear_blanks_the_pad_and_the_chart(page, lab):
@@ -235,10 +242,13 @@ def test_a_touch_stroke_draws_too(page, lab):
     event = lab.wait_event(page, "stroke", after=t0, timeout=30)
     pixels = np.array(event["pixels"], np.uint8).reshape(28, 28)
     assert pixels[4:25, 14].min() == 255 and pixels[:, :10].max() == 0 and pixels[:, 19:].max() == 0
+    # The brush's rule (solid within 1.3 px of the path, fading to 0 one pixel further): a line at
+    # x = 14 covers pixel centres 13.5 and 14.5 fully and 12.5, 15.5 (1.5 px away) at 0.8 = 204.
+    np.testing.assert_allclose(pixels[10:20, 11:17], np.tile([0, 204, 255, 255, 204, 0], (10, 1)), atol=8)
     x = pixels[..., None].astype(np.float32) / 255
     assert int(np.argmax(tsp.datasets.digits_model().predict(x))) == 1  # a vertical bar is a 1
-    assert event["epoch"] == 0  # the slider was left at epoch 0: the view's model is checkpoint 0
-    expected = tsp.datasets.digits_checkpoints()[0].predict(x)
+    # The view's model is at the checkpoint the slider was left at (epoch 1 or a step later).
+    expected = tsp.datasets.digits_checkpoints()[DIGITS_EPOCHS.index(event["epoch"])].predict(x)
     np.testing.assert_allclose(event["probabilities"], expected, rtol=1e-5, atol=1e-7)
     page.wait_for_function("(p) => Math.abs(parseFloat(document.querySelectorAll('.tsp-pad-bar')[1].dataset.value) - p) < 1e-6",
                            arg=float(expected[1]), timeout=20_000)
