@@ -278,3 +278,17 @@ def test_new_maps_ask_the_browser_for_one_frame_and_unchanged_ones_send_nothing(
     sent.clear()
     view.predict(images[1501])  # the same picture again: same atlases
     assert sent == []
+
+
+def test_the_shipped_front_end_is_the_source_built_by_js_build():
+    import hashlib
+    import json
+    from pathlib import Path
+
+    import tspwidget.drawing as drawing
+
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "js" / "drawing_pad.js").read_bytes()
+    assert drawing.ESM.read_bytes() == source, "run: cd js && python build.py"
+    versions = json.loads((drawing.ESM.parent / "VERSIONS.json").read_text())
+    assert versions["drawing_pad.js"] == {"sha256": hashlib.sha256(source).hexdigest(), "bytes": len(source)}
