@@ -15,6 +15,7 @@ import pythreejs as p3
 
 from .core import diagram as dg
 from .core import layout as geo
+from .core import kernels as kn
 from .core import shaders, textures
 
 LINK_POINTS = 8  # at most this many points per drawn link (the controller routes them)
@@ -72,10 +73,16 @@ class LayerMesh:
             morphTargets=True, side="DoubleSide", extensions={"derivatives": True},
         )
         influence = 1.0 if layer.status == "open" else 0.0
+        self.kernels = KernelMesh(layer, self.layout) if layer.name in options.get("kernels", ()) else None
         self.mesh = p3.Mesh(
             geometry, material, position=tuple(self.position), name=layer.name,
-            morphTargetInfluences=[influence], frustumCulled=False,
+            morphTargetInfluences=[influence], frustumCulled=False, children=self.own_children,
         )
+
+    @property
+    def own_children(self):
+        """Children this layer always has (its kernels, when shown); an outline may join them."""
+        return () if self.kernels is None else (self.kernels.mesh,)
 
     # ------------------------------------------------------------------ geometry
     def _layout(self, unit):
@@ -87,8 +94,12 @@ class LayerMesh:
 
     @property
     def footprints(self):
-        """(closed, open) x-z extents of this layer in its own frame."""
-        return self.layout.closed_extent, self.layout.open_extent
+        """(closed, open) x-z extents of this layer in its own frame (the kernels' grid, when
+        shown, is part of the open one)."""
+        opened = self.layout.open_extent
+        if self.kernels is not None:
+            opened = (opened[0], self.kernels.right, *opened[2:])
+        return self.layout.closed_extent, opened
 
     def _positions(self):
         """(closed, open) vertex arrays, 4 vertices per quad (``attr_index`` makes the two
@@ -150,8 +161,9 @@ class LayerMesh:
     def widgets(self):
         """Every widget model this layer owns."""
         mesh = self.mesh
-        return (self.texture, mesh.material, self.attr_position, self.attr_uv, self.attr_morph,
-                self.attr_index, mesh.geometry, mesh)
+        own = (self.texture, mesh.material, self.attr_position, self.attr_uv, self.attr_morph,
+               self.attr_index, mesh.geometry, mesh)
+        return own if self.kernels is None else own + self.kernels.widgets
 
     def close(self):
         """Close this layer's widget models (the browser forgets them too)."""
@@ -165,6 +177,8 @@ class LayerMesh:
         atlas = self._atlas()
         if not np.array_equal(atlas, self.texture.data):
             self.texture.data = atlas
+        if self.kernels is not None:
+            self.kernels.refresh()
 
     def refresh_geometry(self, unit):
         """Re-lay the quads after a close-button change (same number of quads)."""
@@ -214,6 +228,49 @@ def _line_object(n_points, color, opacity, render_order):
     return line, attr
 
 
+class KernelMesh:
+    """A depthwise layer's kernels beside its open grid (``core.kernels``): one mesh, a child of
+    the layer's, 7 widget models. The browser controller scales it with the layer's morph, so
+    the kernels fly out with the maps and fold away with them."""
+
+    def __init__(self, layer, layout):
+        self.layer = layer
+        kernels = kn.per_output_channel(layer.kernel)
+        atlas, rects = kn.kernel_atlas(kernels)
+        centers, size, self.right = kn.kernel_grid(layout, kernels.shape[1:])
+        H, W = atlas.shape[:2]
+        inset = np.array([1, 1, -1, -1]) * 0.02 * np.array([1 / W, 1 / H, 1 / W, 1 / H])
+        self.attr_position = p3.BufferAttribute(array=_four_corners(geo.quad_corners(centers, size, y=_EPS)))
+        self.attr_uv = p3.BufferAttribute(array=_four_corners(geo.quad_uvs(rects + inset)))
+        self.attr_index = p3.BufferAttribute(array=_quad_index(len(kernels)))
+        self.texture = p3.DataTexture(data=atlas, format="RGBAFormat", type="UnsignedByteType",
+                                      magFilter="NearestFilter", minFilter="NearestFilter")
+        geometry = p3.BufferGeometry(attributes={"position": self.attr_position, "uv": self.attr_uv},
+                                     index=self.attr_index)
+        material = p3.MeshBasicMaterial(map=self.texture, side="DoubleSide")
+        self.mesh = p3.Mesh(geometry, material, name="kernels", frustumCulled=False)
+        self.fold(layer.status)
+
+    def fold(self, status):
+        """The scale the kernels end at for a status. The browser controller scales them with
+        the layer's morph while it animates; this final value also reaches a kernels mesh that
+        arrives in the browser after the animation (a rebuild just before an open)."""
+        scale = 1.0 if status == "open" else kn.FOLDED
+        self.mesh.scale = (scale, scale, scale)
+
+    @property
+    def widgets(self):
+        mesh = self.mesh
+        return (self.texture, mesh.material, self.attr_position, self.attr_uv, self.attr_index,
+                mesh.geometry, mesh)
+
+    def refresh(self):
+        """Re-send the colours if the weights changed (a checkpoint swapped in)."""
+        atlas, _ = kn.kernel_atlas(kn.per_output_channel(self.layer.kernel))
+        if not np.array_equal(atlas, self.texture.data):
+            self.texture.data = atlas
+
+
 class Scene:
     """Every drawn layer as a mesh, the links between them, camera and orbit controls."""
 
@@ -224,7 +281,7 @@ class Scene:
         self.fold = fold
         self.width, self.height = width, height
         self.options = {"aggregation": aggregation, "normalize": normalize, "colormap": colormap,
-                        "projector": projector}
+                        "projector": projector, "kernels": frozenset()}
         self.group = p3.Group()
         self.camera = p3.PerspectiveCamera(fov=geo.FOV, aspect=width / height, near=0.5, far=50000)
         self.orbit = p3.OrbitControls(controlling=self.camera)
@@ -400,10 +457,10 @@ class Scene:
         self._outline_attr.array = segments
         for other in self.layers.values():
             if other is not lm and self._outline in other.mesh.children:
-                other.mesh.children = ()
-        lm.mesh.children = (self._outline,)
+                other.mesh.children = other.own_children
+        lm.mesh.children = (*lm.own_children, self._outline)
 
     def clear_highlight(self):
         for lm in self.layers.values():
-            if lm.mesh.children:
-                lm.mesh.children = ()
+            if lm.mesh.children != lm.own_children:
+                lm.mesh.children = lm.own_children

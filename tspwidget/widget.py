@@ -63,6 +63,7 @@ class ModelView(widgets.VBox):
     colormap = t.Unicode("layer", help="'layer' (its colour, dark to bright) or 'viridis' (colour-blind safe).")
     projector = t.Bool(False, help="Large labels and text, for projectors.")
     follow = t.Bool(True, help="Frame a layer with the camera when it opens.")
+    kernels = t.Tuple(help="Depthwise layers whose kernels are drawn beside their open grids.")
 
     def __init__(self, model, *, aggregation="mean", normalize="map", width=800, height=500,
                  background="#000000", hide=(), colormap="layer", projector=False, fold=True,
@@ -106,7 +107,15 @@ class ModelView(widgets.VBox):
             grid_template_areas='"scene"', grid_template_columns=f"{width}px",
             grid_template_rows=f"{height}px"))
         row = widgets.HBox([stage, self.panel], layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[row, self.colorbar, self.info], **kwargs)
+        # One toggle for every depthwise layer's kernels (view.show_kernels picks single layers).
+        self.kernels_toggle = widgets.ToggleButton(
+            description="kernels", tooltip="Draw each depthwise layer's kernels beside its open grid",
+            layout=widgets.Layout(width="auto", display=None if self._kernel_layers() else "none"))
+        self.kernels_toggle.observe(self._on_kernels_toggle, "value")
+        bar = widgets.HBox([self.colorbar, self.kernels_toggle],
+                           layout=widgets.Layout(align_items="center", justify_content="space-between",
+                                                 width=f"{width}px"))
+        super().__init__(children=[row, bar, self.info], **kwargs)
         self.add_class("tsp-view")
         self.aggregation, self.normalize, self.colormap = aggregation, normalize, colormap
         self.projector = projector
@@ -240,6 +249,8 @@ class ModelView(widgets.VBox):
                 self.scene.clear_highlight()
                 self._outlined_by = None
             ctl.status = {**ctl.status, layer.name: new}  # the browser animates it
+            if lm.kernels is not None:  # where they end (the browser eases them there)
+                lm.kernels.fold(new)
         elif attribute == "anime_time":
             ctl.anime = {**ctl.anime, layer.name: float(new)}
         elif attribute == "color":
@@ -267,6 +278,10 @@ class ModelView(widgets.VBox):
             self._rebuild()
         elif event == "predict":
             self._refresh_textures()
+        elif event == "weights":  # new weights, maybe no input yet: the kernels still follow
+            for lm in self.scene.layers.values():
+                if lm.kernels is not None:
+                    lm.kernels.refresh()
 
     def _refresh_textures(self):
         changed = False
@@ -307,6 +322,36 @@ class ModelView(widgets.VBox):
         with self.controller.hold_sync():
             self.controller.focus = name
             self.controller.camera_moved = False
+
+    # ------------------------------------------------------------------ kernels
+    def _kernel_layers(self):
+        """Drawn layers that have one small kernel per output map (depthwise convolutions)."""
+        return [name for name, lm in self.scene.layers.items() if hasattr(lm.layer, "source_channel")]
+
+    def show_kernels(self, layer, show=True):
+        """Draw (``show=False``: stop drawing) a depthwise layer's ``kh x kw`` kernels beside its
+        open grid, one per output map in the same place in a smaller grid; they follow weight
+        changes (``timeline``). ``layer`` is a drawn depthwise layer or its name."""
+        name = getattr(layer, "name", layer)
+        allowed = self._kernel_layers()
+        if name not in allowed:
+            raise ValueError(f"`layer` {name!r} has no kernels to draw: show_kernels takes a drawn "
+                             f"DepthwiseConv2d layer of {self.model.name!r}, one of {allowed}.")
+        if not isinstance(show, bool):
+            raise TypeError(f"`show` must be True or False, got {show!r}.")
+        shown = [n for n in self.kernels if n != name] + ([name] if show else [])
+        self.kernels = tuple(n for n in allowed if n in shown)  # in model order
+
+    @t.observe("kernels")
+    def _on_kernels(self, change):
+        self.scene.options["kernels"] = frozenset(change["new"])
+        self._rebuild()
+        with self.kernels_toggle.hold_trait_notifications():
+            self.kernels_toggle.value = bool(change["new"])
+
+    def _on_kernels_toggle(self, change):
+        if change["new"] != bool(self.kernels):
+            self.kernels = tuple(self._kernel_layers()) if change["new"] else ()
 
     @property
     def focused(self):

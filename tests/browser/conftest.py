@@ -61,6 +61,8 @@ log("displayed", closed=sc.screen_point("dw", 0, 0),
 view
 '''
 OPEN_FROM_PYTHON = 'dw.open_layer()\nlog("ran", cell="open")'
+KERNELS = ('view.show_kernels("dw")\ndw.open_layer()\n'
+           'log("ran", cell="kernels", button=sc.screen_point("dw", *lay.button[:2], status=OPEN, focus="dw"))')
 RAPID_TOGGLES = ('for i in range(100):\n    dw.open_layer() if i % 2 == 0 else dw.close_layer()\n'
                  'log("ran", cell="toggles", status=dw.status, layer_status=view.layer_status)')
 
@@ -79,7 +81,7 @@ def browser():
 
 def _server(app, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"{app}-root")
-    write_notebook(root / "widget.ipynb", [SETUP, OPEN_FROM_PYTHON, RAPID_TOGGLES])
+    write_notebook(root / "widget.ipynb", [SETUP, OPEN_FROM_PYTHON, RAPID_TOGGLES, KERNELS])
     server = JupyterServer(app, root, tmp_path_factory.mktemp(f"{app}-tmp"))
     yield server
     server.stop()

@@ -136,7 +136,7 @@ def new_page(browser):
     page = context.new_page()
     page.requests, page.blocked = requests, blocked
     page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e}"))
+    page.on("pageerror", lambda e: page.errors.append(f"pageerror: {e} {getattr(e, 'stack', '')}"))
     page.warnings = []
     page.on("console", lambda m: page.errors.append(f"console: {m.text}") if m.type == "error" else None)
     page.on("console", lambda m: page.warnings.append(m.text) if m.type == "warning" else None)

@@ -240,6 +240,33 @@ def test_drag_orbits_and_is_not_a_click(page, lab):
     assert not [e for e in lab.read_events() if e["kind"] == "status" and e["t"] >= t0]
 
 
+def kernels_scale(page):
+    return controller(page, """const i = c.plan.nodes.findIndex(n => n.name === 'dw');
+        const k = c.meshModels[i].obj.children.find(ch => ch.name === 'kernels');
+        return k ? k.scale.x : null;""")
+
+
+def test_kernels_open_and_close_with_their_layer(page, lab):
+    t0 = time.time()
+    run_cell(page, 3)
+    ran = lab.wait_event(page, "ran", after=t0, timeout=60, where=lambda e: e["cell"] == "kernels")
+    wait_status(page, "dw", "open")
+    page.wait_for_function("() => [...globalThis.__tspLive].some(c => c.meshModels.some(m => "
+                           "m.obj.children.some(ch => ch.name === 'kernels')))", timeout=30_000)
+    canvas_box(page)
+    wait_idle(page)
+    assert kernels_scale(page) == pytest.approx(1.0)
+    view_shot(page, "lab-11-kernels.png")
+    rects = controller(page, "return c.screenRects();")  # the grid, kernels included, framed whole
+    x0, y0, x1, y1 = rects["dw"]
+    assert x0 >= 0 and y0 >= 0 and x1 <= 800 and y1 <= 600, rects["dw"]
+    assert not overlap(rects["dw"], rects["pw"]) and not overlap(rects["dw"], rects["image"])
+    click_canvas(page, ran["button"])
+    wait_status(page, "dw", "close")
+    wait_idle(page)
+    assert kernels_scale(page) < 1e-3
+
+
 def test_no_errors_in_the_page(page):
     ours = our_console(page)  # errors and warnings, texture ones included
     assert not ours, ours

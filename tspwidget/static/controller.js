@@ -224,13 +224,14 @@ class Controller {
       if (moved && !m.get("camera_moved")) { m.set("camera_moved", true); m.save_changes(); }
     });
     for (const name of ["status", "focus", "camera_moved", "follow"]) m.on("change:" + name, () => this.schedule());
-    const reload = async () => {  // a rebuilt scene: new meshes, plan and geometry together
-      this.meshModels = await Promise.all(m.get("meshes").map(get));
+    const reload = async () => {  // a rebuilt scene: new meshes, links, plan and geometry together
+      [this.meshModels, this.linksModel] = await Promise.all([Promise.all(m.get("meshes").map(get)),
+                                                              get(m.get("links"))]);
       this.rebuildState();
       this.views.forEach((v) => v.rebuildLabels());
     };
     let reloadQueued = false;
-    m.on("change:plan change:meshes change:geometry", () => {
+    m.on("change:plan change:meshes change:geometry change:links", () => {
       if (reloadQueued) return;
       reloadQueued = true;
       Promise.resolve().then(() => { reloadQueued = false; reload(); });
@@ -249,6 +250,7 @@ class Controller {
     this.anims = this.meshModels.map((mm, i) => {
       const obj = mm.obj, inf = this.shown[i] ? 1 : 0;
       obj.morphTargetInfluences[0] = inf;
+      foldKernels(obj, inf);
       obj.position.set(...this.arr.positions[i]);
       return { inf: { from: inf, to: inf, t0: 0, dur: 1 }, pos: { from: this.arr.positions[i], to: this.arr.positions[i], t0: 0, dur: 1 } };
     });
@@ -339,6 +341,7 @@ class Controller {
       const obj = this.meshModels[i].obj;
       const ti = Math.min(1, (now - a.inf.t0) / a.inf.dur), tp = Math.min(1, (now - a.pos.t0) / a.pos.dur);
       obj.morphTargetInfluences[0] = lerp(a.inf.from, a.inf.to, EASE(ti));
+      foldKernels(obj, obj.morphTargetInfluences[0]);
       const e = EASE(tp);
       obj.position.set(...a.pos.from.map((v, k) => lerp(v, a.pos.to[k], e)));
       busy = busy || ti < 1 || tp < 1;
@@ -508,6 +511,12 @@ class Controller {
     attr.needsUpdate = true;
     this.sceneModel.trigger("rerender", this.sceneModel, {});
   }
+}
+
+// A depthwise layer's kernels (scene.KernelMesh, a child named "kernels") open and close with its
+// maps: scaled about the layer's centre by the morph influence (never exactly 0: singular matrix).
+function foldKernels(obj, inf) {
+  for (const child of obj.children) if (child.name === "kernels") child.scale.setScalar(Math.max(inf, 1e-4));
 }
 
 // The atlas UV rectangle of cell k (AtlasLayout.rect in core/textures.py); -1 is the aggregate.
