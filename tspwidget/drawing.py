@@ -105,11 +105,9 @@ def prepare_image(image, shape, name="image"):
                              f"takes {channels}: pass 1 or {channels} channels.")
     if x.shape[:2] != (rows, cols):
         h, w = x.shape[:2]
-        way = {True: "area average", False: "bilinear"}
-        how = (way[h > rows] if (h > rows) == (w > cols) or h == rows or w == cols
-               else f"rows {way[h > rows]}, columns {way[w > cols]}")
-        if h == rows or w == cols:
-            how = way[h > rows] if h != rows else way[w > cols]
+        way = {True: "area average", False: "bilinear"}  # shrinking? per axis
+        kinds = {way[n > m] for n, m in ((h, rows), (w, cols)) if n != m}
+        how = kinds.pop() if len(kinds) == 1 else f"rows {way[h > rows]}, columns {way[w > cols]}"
         note = f"resized {h}x{w} to the model's {rows}x{cols} ({how})"
         if abs(h / w - rows / cols) > 1e-9:
             note += f", which changes its aspect ratio from {w / h:.3g} to {cols / rows:.3g}"
