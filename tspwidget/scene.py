@@ -38,8 +38,8 @@ class LayerMesh:
         self.folded = tuple(folded)
         self.position = np.asarray(position, float)
         self.shape = shape = geo.display_shape(layer.output_shape)
-        self.group_size = getattr(layer, "depth_multiplier", 1) if layer.layer_type == "DepthwiseConv2d" else 1
-        self.rgb_image = layer.layer_type == "RGBInput" and shape[2] == 3
+        self.group_size = layer.channel_group  # a depthwise layer's maps from one input, together
+        self.rgb_image = layer.is_rgb and shape[2] == 3
         self.atlas_layout = textures.atlas_layout(
             *shape, planes=textures.aggregate_planes(shape, self.rgb_image))
         self.layout = self._layout(unit)
@@ -376,7 +376,7 @@ class Scene:
             if source is not None and lm.layer.inbound_layers:
                 src = self.diagram.owner.get(lm.layer.inbound_layers[0].name)
                 if src in index:
-                    entry["source"] = {"node": index[src], "group": int(lm.layer.depth_multiplier)}
+                    entry["source"] = {"node": index[src], "group": int(lm.layer.channel_group)}
             out.append(entry)
         return out
 

@@ -19,6 +19,7 @@ from .core import model as core_model
 from .core._validation import as_choice, as_int
 from .core.colors import to_hex
 from .core.layers.base import STATUSES, NotInitializedError
+from .core.layers.conv import DepthwiseConv2d
 from .core.textures import AGGREGATIONS, COLORMAPS, NORMALIZATIONS, colorbar_css
 from .panel import panel_html
 from .scene import Scene
@@ -210,8 +211,8 @@ class ModelView(widgets.VBox):
     def _update_colorbar(self):
         """A bar of the colour scale under the scene, with what its ends mean."""
         size = "16px" if self.projector else "12px"
-        colour = next((layer.color for layer in self.model.layers
-                       if layer.layer_type == "DepthwiseConv2d"), "#FBBF1F")
+        colour = next((layer.color for layer in self.model.layers if isinstance(layer, DepthwiseConv2d)),
+                      DepthwiseConv2d.default_color)
         scale = ("each map from its own minimum to its own maximum" if self.normalize == "map"
                  else "each layer from its minimum to its maximum")
         self.colorbar.value = (
@@ -373,7 +374,7 @@ class ModelView(widgets.VBox):
         values = layer.neural_value
         info = {"layer": layer.name, "layer_type": layer.layer_type, "channel": channel,
                 "row": row, "col": col}
-        if layer.layer_type == "DepthwiseConv2d":
+        if isinstance(layer, DepthwiseConv2d):
             info["input_channel"] = layer.source_channel(channel)
         if values is not None:
             m = values[..., channel]
@@ -386,7 +387,7 @@ class ModelView(widgets.VBox):
             info["folded"] = folded
         self.selected = info
         self.info.value = self._info_text(info)
-        if layer.layer_type == "DepthwiseConv2d" and values is not None:
+        if isinstance(layer, DepthwiseConv2d) and values is not None:
             self.inspect(layer, channel, row, col)
         self._select_callbacks(info)
 
@@ -398,7 +399,7 @@ class ModelView(widgets.VBox):
         """
         if isinstance(layer, str):
             layer = self.model.get_layer(layer)
-        if layer.layer_type != "DepthwiseConv2d":
+        if not isinstance(layer, DepthwiseConv2d):
             raise TypeError(f"`layer` must be a DepthwiseConv2d, got {layer.name!r} ({layer.layer_type}).")
         breakdown = inspect.depthwise_breakdown(layer, channel, row, col)
         costs = inspect.conv_costs(layer.input_shape, layer.kernel_size,
@@ -495,5 +496,3 @@ class ModelView(widgets.VBox):
             self.info.close()
         super().close()
 
-
-core_model.view_factory = ModelView
