@@ -126,3 +126,14 @@ def test_rearrange_arguments_are_checked():
         Rearrange(np.zeros(4), (4,))
     with pytest.raises(ValueError, match=r"must lie in \[0, 4\)"):
         run(Rearrange(np.array([0, 9]), (2,)), np.zeros((1, 1, 4), np.float32))
+
+
+def test_channel_affine_scales_and_shifts_each_channel():
+    from tspwidget.layers import ChannelAffine
+
+    x = np.random.default_rng(2).normal(size=(3, 4, 2)).astype(np.float32)
+    layer = ChannelAffine([2.0, -1.0], [0.5, 3.0])
+    assert np.allclose(run(layer, x), x * [2.0, -1.0] + [0.5, 3.0])
+    assert layer.config_text == "per channel" and ChannelAffine(2, 1).config_text == "x2 +1"
+    with pytest.raises(ValueError, match=r"must be \(1,\) or \(2,\)"):
+        run(ChannelAffine([1.0, 2.0, 3.0]), x)

@@ -93,6 +93,22 @@ class ShuffleLike(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
+class Normalizing(nn.Module):
+    """Input normalisation inside forward (per-channel constants) and GoogLeNet's
+    transform_input (a channel picked with x[:, 0], unsqueezed, scaled, concatenated)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.conv = nn.Conv2d(3, 4, 3, stride=2)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        x = torch.cat([torch.unsqueeze(x[:, 0], 1) * 0.5 + 0.1, x[:, 1:]], 1)
+        return self.conv(x).mean([2, 3])
+
+
 def randomized(module, seed):
     torch.manual_seed(seed)
     for m in module.modules():
@@ -121,7 +137,8 @@ def module_outputs(module, x):
     return out[0].numpy(), {k: v[0].numpy() for k, v in found.items()}
 
 
-@pytest.mark.parametrize("make,size", [(MobileBlock, 16), (EfficientLike, 20), (ShuffleLike, 12)])
+@pytest.mark.parametrize("make,size", [(MobileBlock, 16), (EfficientLike, 20), (ShuffleLike, 12),
+                                       (Normalizing, 9)])
 def test_every_layer_matches_its_module(make, size):
     module = randomized(make(), seed=size)
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))

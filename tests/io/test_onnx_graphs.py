@@ -33,3 +33,25 @@ def test_matmul_then_bias_add_is_one_dense(tmp_path):
     assert model.get_layer("fc").bias is not None
     assert np.allclose(model.predict(x[0].transpose(1, 2, 0)), x.reshape(1, -1) @ w + b,
                        atol=1e-5)
+
+
+def test_per_channel_constants_become_one_layer_each(tmp_path):
+    """``(x - mean) / std`` inside forward, and a scalar scale: per channel, then a Rescaling."""
+    rng = np.random.default_rng(4)
+    mean = rng.normal(size=(1, 3, 1, 1)).astype(np.float32)
+    std = rng.uniform(0.5, 2, size=(3, 1, 1)).astype(np.float32)  # broadcasts from the right
+    nodes = [helper.make_node("Sub", ["x", "mean"], ["s"], name="/norm/Sub"),
+             helper.make_node("Div", ["s", "std"], ["d"], name="/norm/Div"),
+             helper.make_node("Mul", ["two", "d"], ["y"], name="/scale/Mul")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(mean, "mean"), numpy_helper.from_array(std, "std"),
+                     numpy_helper.from_array(np.array(2.0, np.float32), "two")])
+    model = tsp.load(save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+                          tmp_path / "norm.onnx"))
+    x = rng.normal(size=(1, 3, 4, 5)).astype(np.float32)
+    expected = (2 * (x - mean) / std)[0].transpose(1, 2, 0)
+    assert [layer.layer_type for layer in model.layers[1:]] == [
+        "ChannelAffine", "ChannelAffine", "Rescaling"]
+    assert np.allclose(model.predict(x[0].transpose(1, 2, 0)), expected, atol=1e-5)

@@ -252,8 +252,9 @@ class _Converter(LayerOps):
         outs = []
         for name, idx in zip(node.output, results):
             new = Sym(sym.layer, tuple(idx.shape), sym.our, idx)
-            if np.array_equal(idx, canonical(new.shape, sym.our)) and len(idx.shape) in (2, 4) \
-                    and ours(new.shape, self.where) == sym.our:
+            if len(idx.shape) in (2, 4) and idx.shape[0] == 1 and ours(
+                    new.shape, self.where) == sym.our and np.array_equal(
+                        idx, canonical(new.shape, sym.our)):
                 new.index = None
             elif len(idx.shape) == 4:  # back on a picture: show the move as one layer now
                 layer = self.layer_of(new, node)

@@ -314,17 +314,32 @@ class LayerOps:
             # one Dense with a bias, in place of the bias-free one
             dense = L.Dense(layer.units, kernel=layer.kernel, bias=np.asarray(const).reshape(-1))
             return self.emit(dense, layer.inbound_layers, node)
-        if np.asarray(const).size != 1:
-            raise ModelFileError(f"{self.where}: {node.op_type} of a tensor and a non-scalar "
-                                 f"constant is not supported.")
-        v = float(np.asarray(const).reshape(-1)[0])
+        v = self._per_channel(node, sym, np.asarray(const, np.float32))
         first = sym is a
         scale, offset = {"Add": (1.0, v), "Mul": (v, 0.0),
                          "Sub": (1.0, -v) if first else (-1.0, v),
                          "Div": (1.0 / v, 0.0) if first else (None, None)}[node.op_type]
         if scale is None:
             raise ModelFileError(f"{self.where}: a constant divided by a tensor is not supported.")
-        return self._unary(L.Rescaling(scale, offset), sym, node)
+        if v.size == 1:
+            return self._unary(L.Rescaling(float(np.asarray(scale).reshape(-1)[0]),
+                                           float(np.asarray(offset).reshape(-1)[0])), sym, node)
+        return self._unary(L.ChannelAffine(scale, offset), sym, node)
+
+    def _per_channel(self, node, sym, const):
+        """A constant operand as one number, or one per channel (``(1, C, 1, 1)`` on a picture,
+        ``(n,)`` on a vector); anything else is refused."""
+        if const.size == 1:
+            return const.reshape(1)
+        shape = (1,) * (len(sym.shape) - const.ndim) + const.shape
+        channels = sym.shape[1] if len(sym.shape) == 4 else sym.shape[-1]
+        wanted = (1, channels, 1, 1) if len(sym.shape) == 4 else (1, channels)
+        if shape != wanted or (sym.index is not None and len(sym.shape) == 2):
+            raise ModelFileError(f"{self.where}: {node.op_type} of a tensor of "
+                                 f"shape {list(sym.shape)} and a constant of shape "
+                                 f"{list(const.shape)} is not supported (a number, or one per "
+                                 f"channel, is).")
+        return const.reshape(-1)
 
     def _swish(self, node, a, b):
         """``x * sigmoid(x)`` (SiLU) and ``x * hardsigmoid(x)`` as one activation."""

@@ -1,5 +1,6 @@
 """Layer types. Each is a small class over :class:`~tspwidget.core.layers.base.Layer`."""
 
+from .affine import ChannelAffine
 from .base import Layer, NotInitializedError
 from .conv import Conv2d, DepthwiseConv2d, DepthwiseConv2D
 from .elementwise import Activation, BatchNorm, Dropout, Padding2d, Rescaling
@@ -9,7 +10,7 @@ from .merge import Add, Concatenate, Multiply
 from .pooling import Pooling2d
 from .rearrange import Rearrange
 
-__all__ = ["Activation", "Add", "BatchNorm", "Concatenate", "Conv2d", "Dense", "DepthwiseConv2D",
-           "DepthwiseConv2d", "Dropout", "Flatten", "GlobalPooling2d", "GreyscaleInput", "Input3d",
-           "Layer", "Multiply", "NotInitializedError", "Padding2d", "Pooling2d", "RGBInput",
-           "Rearrange", "Reshape", "Rescaling"]
+__all__ = ["Activation", "Add", "BatchNorm", "ChannelAffine", "Concatenate", "Conv2d", "Dense",
+           "DepthwiseConv2D", "DepthwiseConv2d", "Dropout", "Flatten", "GlobalPooling2d",
+           "GreyscaleInput", "Input3d", "Layer", "Multiply", "NotInitializedError", "Padding2d",
+           "Pooling2d", "RGBInput", "Rearrange", "Reshape", "Rescaling"]
