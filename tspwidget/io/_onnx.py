@@ -44,7 +44,8 @@ def module_name(node_name):
 
 def scope_of(node):
     """The module a node comes from: the dynamo exporter lists its scopes in the node's metadata
-    (a Python list literal, read with ``ast.literal_eval``: data only), TorchScript's in the name."""
+    (a Python list literal, read with ``ast.literal_eval``: data only), TorchScript's in the
+    node name."""
     for prop in node.metadata_props:
         if prop.key == "pkg.torch.onnx.name_scopes" and len(prop.value) < 10_000:
             try:
@@ -89,7 +90,8 @@ class _Converter(LayerOps):
             if dims and not dims[0].HasField("dim_value"):
                 dims[0].dim_value = 1
         try:
-            inferred = self.onnx.shape_inference.infer_shapes(proto, strict_mode=True, data_prop=True)
+            inferred = self.onnx.shape_inference.infer_shapes(proto, strict_mode=True,
+                                                              data_prop=True)
         except Exception as err:  # the file's shapes contradict themselves
             raise ModelFileError(f"the graph's shapes cannot be worked out: {err}") from err
         graph = inferred.graph
@@ -303,7 +305,8 @@ def load_onnx(path, *, progress=None, data=None, name=None):
     """Read an ONNX file (or its bytes, ``data``) into an initialised tspwidget model."""
     proto, weights, _ = read_model(path, data)
     try:
-        model = _Converter(proto, weights, Path(path).parent).convert(proto, progress, name or Path(path).stem)
+        converter = _Converter(proto, weights, Path(path).parent)
+        model = converter.convert(proto, progress, name or Path(path).stem)
     except ModelFileError:
         raise
     except (ValueError, TypeError) as err:  # a value our layers refuse

@@ -152,7 +152,8 @@ FOLDS = {
     "Max": lambda inputs, attrs: [np.maximum.reduce(inputs)],
     "Neg": _unary(np.negative), "Abs": _unary(np.abs), "Floor": _unary(np.floor),
     "Ceil": _unary(np.ceil), "Sqrt": _unary(np.sqrt),
-    "ReduceProd": lambda inputs, attrs: [np.prod(inputs[0], keepdims=bool(attrs.get("keepdims", 1)))],
+    "ReduceProd": lambda inputs, attrs: [
+        np.prod(inputs[0], keepdims=bool(attrs.get("keepdims", 1)))],
 }
 
 

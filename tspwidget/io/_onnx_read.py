@@ -114,7 +114,8 @@ def read_model(path, data=None):
                              f"{type(err).__name__}).") from err
     graph = proto.graph
     if proto.ir_version < 3 or not graph.node or not graph.input or not graph.output:
-        raise ModelFileError(f"{path}: not an ONNX model (no graph with inputs, nodes and outputs).")
+        raise ModelFileError(f"{path}: not an ONNX model (no graph with inputs, nodes and "
+                             f"outputs).")
     opset = {o.domain: o.version for o in proto.opset_import}
     version = opset.get("", opset.get("ai.onnx"))
     newest = onnx.defs.onnx_opset_version()

@@ -12,7 +12,8 @@ from .base import Layer, as_weights, visual_options
 
 
 class ChannelAffine(Layer):
-    """``x * scale + offset`` over the last axis (``scale`` and ``offset``: a number or ``(c,)``)."""
+    """``x * scale + offset`` over the last axis; ``scale`` and ``offset`` are numbers or
+    ``(c,)`` arrays."""
 
     layer_type = "ChannelAffine"
     default_color = "#EEEEEE"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .._validation import as_choice, as_int, as_pair, as_padding
+from .._validation import as_choice, as_int, as_padding, as_pair
 from ..ops import conv_output_shape, pool2d
 from .base import Layer, require_image, visual_options
 
