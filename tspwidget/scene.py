@@ -147,6 +147,8 @@ class LayerMesh:
             aggregation=self.options["aggregation"], normalize_per=self.options["normalize"],
             rgb_image=self.rgb_image, color=layer.color,
         )
+        if layer.name in self.options.get("placeholders", ()):  # a quiz hides the real maps
+            cells[cells != textures.CODE_CLEAR] = textures.PLACEHOLDER_CODE
         palette = textures.palette(layer.color, self.options["colormap"], self.rgb_image)
         return textures.paint_atlas(self.atlas_layout, cells, palette)
 
@@ -281,7 +283,7 @@ class Scene:
         self.fold = fold
         self.width, self.height = width, height
         self.options = {"aggregation": aggregation, "normalize": normalize, "colormap": colormap,
-                        "projector": projector, "kernels": frozenset()}
+                        "projector": projector, "kernels": frozenset(), "placeholders": set()}
         self.group = p3.Group()
         self.camera = p3.PerspectiveCamera(fov=geo.FOV, aspect=width / height, near=0.5, far=50000)
         self.orbit = p3.OrbitControls(controlling=self.camera)

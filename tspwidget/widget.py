@@ -354,6 +354,25 @@ class ModelView(widgets.VBox):
         if change["new"] != bool(self.kernels):
             self.kernels = tuple(self._kernel_layers()) if change["new"] else ()
 
+    # ------------------------------------------------------------------ quiz
+    def quiz(self, layer, channel=None, seed=None):
+        """Predict, then reveal: hide ``layer``'s maps (it closes, a flat placeholder), and offer
+        three candidate pictures for its map ``channel`` (default: one at random from ``seed``).
+        Returns a :class:`tspwidget.quiz.Quiz` to display; a click on A/B/C (or
+        ``quiz.answer(i)`` from Python) says whether it was right and opens the layer."""
+        from .quiz import Quiz
+
+        name = getattr(layer, "name", layer)
+        if name not in self.scene.layers:
+            raise ValueError(f"`layer` {name!r} is not a drawn layer of {self.model.name!r}; drawn: "
+                             f"{list(self.scene.layers)}.")
+        return Quiz(self, self.scene.layers[name].layer, channel=channel, seed=seed)
+
+    def _set_placeholder(self, name, hidden):
+        hide = self.scene.options["placeholders"]
+        hide.add(name) if hidden else hide.discard(name)
+        self.scene.layers[name].refresh_texture()
+
     @property
     def focused(self):
         """The layer the camera frames (``None``: the whole model)."""

@@ -39,6 +39,7 @@ NORMALIZATIONS = ("map", "layer")
 CODE_CLEAR, CODE_NAN, CODE_BUTTON_FILL, CODE_BUTTON_RING, CODE_BUTTON_X, CODE_SIDE = range(6)
 CODE_LOW, CODE_HIGH = 6, 255
 LEVELS = CODE_HIGH - CODE_LOW + 1  # 250 brightness steps (less than one 8-bit step apart)
+PLACEHOLDER_CODE = CODE_LOW + (LEVELS - 1) // 3  # one flat dim shade: maps hidden for a quiz
 PALETTE_SIZE = 256
 
 # The close button, in its own square [-0.5, 0.5]^2 (the shader draws it at any size).
