@@ -26,6 +26,18 @@ from .scene import Scene
 
 
 
+class Choice(t.Unicode):
+    """A string trait limited to ``choices``; a bad value is our ValueError naming the trait
+    and what is allowed (traitlets' Enum would raise a TraitError)."""
+
+    def __init__(self, default, choices, **kwargs):
+        self.choices = tuple(choices)
+        super().__init__(default, **kwargs)
+
+    def validate(self, obj, value):
+        return as_choice(value, self.name, self.choices)
+
+
 class ModelView(widgets.VBox):
     """Every layer of ``model`` in 3D: closed aggregate maps or open grids of feature maps.
 
@@ -59,9 +71,9 @@ class ModelView(widgets.VBox):
     layer_status = t.Dict(help="{layer name: 'open' | 'close'}; assign to open or close layers.")
     selected = t.Dict(allow_none=True, default_value=None,
                       help="The map last clicked: layer, channel, input channel, pixel, min/max/mean.")
-    aggregation = t.Unicode("mean", help="Closed layers show the 'mean' or 'max' over channels.")
-    normalize = t.Unicode("map", help="Brightness scale per 'map' or per 'layer'.")
-    colormap = t.Unicode("layer", help="'layer' (its colour, dark to bright) or 'viridis' (colour-blind safe).")
+    aggregation = Choice("mean", AGGREGATIONS, help="Closed layers show the 'mean' or 'max' over channels.")
+    normalize = Choice("map", NORMALIZATIONS, help="Brightness scale per 'map' or per 'layer'.")
+    colormap = Choice("layer", COLORMAPS, help="'layer' (its colour, dark to bright) or 'viridis' (colour-blind safe).")
     projector = t.Bool(False, help="Large labels and text, for projectors.")
     follow = t.Bool(True, help="Frame a layer with the camera when it opens.")
     kernels = t.Tuple(help="Depthwise layers whose kernels are drawn beside their open grids.")
@@ -145,18 +157,6 @@ class ModelView(widgets.VBox):
         return tuple(hide)
 
     # ------------------------------------------------------------------ validation
-    @t.validate("aggregation")
-    def _valid_aggregation(self, proposal):
-        return as_choice(proposal["value"], "aggregation", AGGREGATIONS)
-
-    @t.validate("normalize")
-    def _valid_normalize(self, proposal):
-        return as_choice(proposal["value"], "normalize", NORMALIZATIONS)
-
-    @t.validate("colormap")
-    def _valid_colormap(self, proposal):
-        return as_choice(proposal["value"], "colormap", COLORMAPS)
-
     @t.validate("layer_status")
     def _valid_layer_status(self, proposal):
         value = proposal["value"]
