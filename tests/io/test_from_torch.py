@@ -137,12 +137,13 @@ def module_outputs(module, x):
     return out[0].numpy(), {k: v[0].numpy() for k, v in found.items()}
 
 
+@pytest.mark.parametrize("opset", [11, 13, 17, 18])  # Clip, Split, Squeeze, ReduceMean change
 @pytest.mark.parametrize("make,size", [(MobileBlock, 16), (EfficientLike, 20), (ShuffleLike, 12),
                                        (Normalizing, 9)])
-def test_every_layer_matches_its_module(make, size):
+def test_every_layer_matches_its_module(make, size, opset):
     module = randomized(make(), seed=size)
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))
-    model = tsp.from_torch(module, x)
+    model = tsp.from_torch(module, x, opset=opset)
     expected, outputs = module_outputs(module, x)
     y = model.predict(x[0].numpy().transpose(1, 2, 0))
     assert close(y, expected) and y.argmax() == expected.argmax()

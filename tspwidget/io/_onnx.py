@@ -96,9 +96,9 @@ class _Converter(LayerOps):
             raise ModelFileError(f"the graph's shapes cannot be worked out: {err}") from err
         graph = inferred.graph
         for info in [*graph.input, *graph.value_info, *graph.output]:
-            dims = info.type.tensor_type.shape.dim
-            if all(d.HasField("dim_value") for d in dims):
-                self.shapes[info.name] = tuple(int(d.dim_value) for d in dims)
+            tensor = info.type.tensor_type
+            if tensor.HasField("shape") and all(d.HasField("dim_value") for d in tensor.shape.dim):
+                self.shapes[info.name] = tuple(int(d.dim_value) for d in tensor.shape.dim)
 
     # ------------------------------------------------------------------ layers
     def emit(self, layer, inputs, node, out=None):

@@ -27,12 +27,13 @@ def _as_example(torch, example_input):
     return x[:1].float()
 
 
-def from_torch(module, example_input, *, name=None):
+def from_torch(module, example_input, *, name=None, opset=OPSET):
     """A tspwidget ``Model`` of ``module`` (a ``torch.nn.Module`` taking one NCHW image).
 
     ``example_input``: a tensor or array of shape ``(C, H, W)`` or ``(N, C, H, W)``; it fixes
     the input size. The module is left in the mode it was in. ``predict`` of the result takes
-    ``(H, W, C)`` images: pass ``x.transpose(1, 2, 0)`` for a ``(C, H, W)`` array.
+    ``(H, W, C)`` images: pass ``x.transpose(1, 2, 0)`` for a ``(C, H, W)`` array. ``opset``:
+    the ONNX opset the module is exported at (11 to 18 are tested).
     """
     try:
         import torch
@@ -48,7 +49,7 @@ def from_torch(module, example_input, *, name=None):
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the exporter's deprecation notes, not the user's
-            torch.onnx.export(module, (x,), buf, dynamo=False, opset_version=OPSET,
+            torch.onnx.export(module, (x,), buf, dynamo=False, opset_version=opset,
                               input_names=["input"], output_names=["output"],
                               training=torch.onnx.TrainingMode.PRESERVE,
                               do_constant_folding=False)
