@@ -14,7 +14,9 @@ resizes and greys (or repeats grey to RGB) with a warning that says what it did.
 
 from __future__ import annotations
 
+import time
 import warnings
+from collections import deque
 from pathlib import Path
 
 import anywidget
@@ -200,7 +202,7 @@ class DrawingPad(anywidget.AnyWidget):
         self.model = model
         self._input = layer
         self._stroke = 0  # the stroke being answered
-        self.timings = []  # (stroke, seconds from buffer received to every texture sent)
+        self.timings = deque(maxlen=1000)  # (stroke, seconds from buffer received to textures sent)
         model.add_observer(self._on_model_event)
         self.on_msg(self._on_message)
         self._show_model_state()
@@ -228,8 +230,6 @@ class DrawingPad(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ the browser's messages
     def _on_message(self, _widget, content, buffers):
-        import time
-
         event = content.get("event") if isinstance(content, dict) else None
         if event not in ("stroke", "clear"):
             return
@@ -238,8 +238,8 @@ class DrawingPad(anywidget.AnyWidget):
         if event == "clear":
             self.clear()
             return
-        if len(buffers) != 1 or len(buffers[0]) != self.rows * self.cols:
-            sizes = [len(b) for b in buffers]  # a front-end bug: say so on the pad, predict nothing
+        if len(buffers) != 1 or memoryview(buffers[0]).nbytes != self.rows * self.cols:
+            sizes = [memoryview(b).nbytes for b in buffers]  # a front-end bug: say so, predict nothing
             self.caption = (f"Could not read the stroke: one buffer of {self.rows * self.cols} bytes "
                             f"expected, got buffers of {sizes} bytes.")
             return
@@ -271,12 +271,12 @@ class DrawingPad(anywidget.AnyWidget):
             self.stroke = self._stroke
             if value is None:
                 self.pixels = bytes(self.rows * self.cols)
-                self.probabilities, self.caption = [], "Draw a digit: each stroke end asks the model."
+                self.probabilities, self.caption = [], "Draw on the pad: each stroke end asks the model."
                 return
             grey = np.clip(np.asarray(value, np.float64).mean(axis=2), 0, 1)
             self.pixels = np.rint(grey * 255).astype(np.uint8).tobytes()
             if self._blank or not grey.any():
-                self.probabilities, self.caption = [], "Draw a digit: each stroke end asks the model."
+                self.probabilities, self.caption = [], "Draw on the pad: each stroke end asks the model."
                 return
             probs, note = _as_probabilities(np.asarray(out, np.float64))
             self.probabilities = [float(p) for p in probs]
