@@ -89,7 +89,8 @@ class Timeline(widgets.VBox):
         self.view, self.model = view, view.model
         self.epochs = tuple(epochs)
         self._weights = [check_checkpoint(self.model, c, i) for i, c in enumerate(checkpoints)]
-        start = self._matching() if self._matching() is not None else len(checkpoints) - 1
+        match = self._matching()
+        start = match if match is not None else len(checkpoints) - 1
         self.slider = widgets.SelectionSlider(
             options=[(str(e), i) for i, e in enumerate(self.epochs)], index=start,
             description=description, continuous_update=True, style={"description_width": "initial"},
