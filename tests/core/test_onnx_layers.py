@@ -137,3 +137,25 @@ def test_channel_affine_scales_and_shifts_each_channel():
     assert layer.config_text == "per channel" and ChannelAffine(2, 1).config_text == "x2 +1"
     with pytest.raises(ValueError, match=r"must be \(1,\) or \(2,\)"):
         run(ChannelAffine([1.0, 2.0, 3.0]), x)
+
+
+def test_upsampling_nearest_and_bilinear():
+    from tspwidget.layers import Upsampling2d
+
+    x = np.random.default_rng(5).normal(size=(3, 4, 2)).astype(np.float32)
+    assert np.array_equal(run(Upsampling2d((6, 12)), x), x.repeat(2, axis=0).repeat(3, axis=1))
+
+    def interp(src_rows, src_cols):  # separable, with numpy's own linear interpolation
+        rows = np.stack([np.stack([np.interp(src_rows, np.arange(3), x[:, j, c])
+                                   for j in range(4)], 1) for c in range(2)], -1)
+        return np.stack([np.stack([np.interp(src_cols, np.arange(4), rows[i, :, c])
+                                   for c in range(2)], -1) for i in range(len(src_rows))])
+
+    corners = run(Upsampling2d((5, 7), mode="bilinear", align_corners=True), x)
+    assert np.allclose(corners, interp(np.linspace(0, 2, 5), np.linspace(0, 3, 7)), atol=1e-6)
+    half = run(Upsampling2d((5, 7), mode="bilinear"), x)
+    centres = [(np.arange(n) + 0.5) * (m / n) - 0.5 for m, n in ((3, 5), (4, 7))]
+    assert np.allclose(half, interp(*(np.clip(c, 0, None) for c in centres)), atol=1e-6)
+    assert Upsampling2d(4, mode="bilinear").config_text == "bilinear to 4x4"
+    with pytest.raises(ValueError, match="align_corners=True` needs mode='bilinear'"):
+        Upsampling2d(4, align_corners=True)

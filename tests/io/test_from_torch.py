@@ -109,6 +109,22 @@ class Normalizing(nn.Module):
         return self.conv(x).mean([2, 3])
 
 
+class Decoder(nn.Module):
+    """A small U-Net-like decoder: PyTorch's interpolations up and down."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(3, 6, 3, stride=2, padding=1)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.head = nn.Conv2d(9, 4, 1)
+
+    def forward(self, x):
+        y = self.up(torch.relu(self.down(x)))
+        y = torch.cat([y, x], 1)
+        y = nn.functional.interpolate(self.head(y), size=(7, 11), mode="bilinear")
+        return nn.functional.interpolate(y, scale_factor=2, mode="bilinear", align_corners=True)
+
+
 def randomized(module, seed):
     torch.manual_seed(seed)
     for m in module.modules():
@@ -139,12 +155,13 @@ def module_outputs(module, x):
 
 @pytest.mark.parametrize("opset", [11, 13, 17, 18])  # Clip, Split, Squeeze, ReduceMean change
 @pytest.mark.parametrize("make,size", [(MobileBlock, 16), (EfficientLike, 20), (ShuffleLike, 12),
-                                       (Normalizing, 9)])
+                                       (Normalizing, 9), (Decoder, 10)])
 def test_every_layer_matches_its_module(make, size, opset):
     module = randomized(make(), seed=size)
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))
     model = tsp.from_torch(module, x, opset=opset)
     expected, outputs = module_outputs(module, x)
+    expected = expected.transpose(1, 2, 0) if expected.ndim == 3 else expected  # a map out
     y = model.predict(x[0].numpy().transpose(1, 2, 0))
     assert close(y, expected) and y.argmax() == expected.argmax()
     compared = 0

@@ -20,7 +20,7 @@ SUPPORTED_OPS = tuple(sorted({
     "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div",
     "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid",
     "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "ReduceMax", "ReduceMean",
-    "Relu", "Shape", "Sigmoid", "Softmax", "Sub", "Tanh", *fold.FOLDS, "Split"}))
+    "Relu", "Resize", "Shape", "Sigmoid", "Softmax", "Sub", "Tanh", *fold.FOLDS, "Split"}))
 _ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hard_swish"}
 
 
@@ -283,6 +283,38 @@ class LayerOps:
 
     def _op_MatMul(self, node, ins, attrs):
         return self._dense(node, self._sym(ins[0]), self.const(ins[1], node, "B"), None)
+
+    def _op_Resize(self, node, ins, attrs):
+        """PyTorch's ``interpolate``: nearest (asymmetric, floor) or bilinear (half-pixel, or
+        align_corners), to a size given as ``sizes`` or ``scales``."""
+        x = self.image(ins[0], node)
+        n, c, h, w = ins[0].shape
+        sizes = ins[3] if len(ins) > 3 and ins[3] is not None else None
+        scales = ins[2] if len(ins) > 2 and ins[2] is not None else None
+        if sizes is not None:
+            out = [int(v) for v in self.const(sizes, node, "sizes")]
+        elif scales is not None:
+            scales = self.const(scales, node, "scales")
+            out = [int(np.floor(d * s)) for d, s in zip((n, c, h, w), scales)]
+        else:
+            raise ModelFileError(f"{self.where}: Resize needs constant sizes or scales.")
+        if len(out) != 4 or out[:2] != [n, c]:
+            raise ModelFileError(f"{self.where}: only the rows and columns of a picture can be "
+                                 f"resized, got the size {out} for shape {[n, c, h, w]}.")
+        mode = attrs.get("mode", "nearest")
+        coords = attrs.get("coordinate_transformation_mode", "half_pixel")
+        if mode == "nearest" and coords == "asymmetric" and attrs.get(
+                "nearest_mode", "round_prefer_floor") == "floor":
+            layer = L.Upsampling2d(out[2:], mode="nearest")
+        elif mode == "linear" and coords in ("half_pixel", "pytorch_half_pixel", "align_corners"):
+            layer = L.Upsampling2d(out[2:], mode="bilinear",
+                                   align_corners=coords == "align_corners")
+        else:
+            raise ModelFileError(
+                f"{self.where}: Resize mode {mode!r} with coordinate_transformation_mode "
+                f"{coords!r} and nearest_mode {attrs.get('nearest_mode')!r} is not supported "
+                f"(PyTorch's nearest and bilinear interpolation are).")
+        return self.emit(layer, [x], node)
 
     def _op_Concat(self, node, ins, attrs):
         syms = [self._sym(v) for v in ins]

@@ -9,8 +9,9 @@ from .inputs import GreyscaleInput, Input3d, RGBInput
 from .merge import Add, Concatenate, Multiply
 from .pooling import Pooling2d
 from .rearrange import Rearrange
+from .upsample import Upsampling2d
 
 __all__ = ["Activation", "Add", "BatchNorm", "ChannelAffine", "Concatenate", "Conv2d", "Dense",
            "DepthwiseConv2D", "DepthwiseConv2d", "Dropout", "Flatten", "GlobalPooling2d",
            "GreyscaleInput", "Input3d", "Layer", "Multiply", "NotInitializedError", "Padding2d",
-           "Pooling2d", "RGBInput", "Rearrange", "Reshape", "Rescaling"]
+           "Pooling2d", "RGBInput", "Rearrange", "Reshape", "Rescaling", "Upsampling2d"]
