@@ -86,8 +86,9 @@ class Quiz(widgets.VBox):
             button.on_click(lambda _, i=i: self.answer(i))
         source = ""
         if hasattr(layer, "source_channel") and layer.inbound_layers:
-            source = (f" (made from {html.escape(layer.inbound_layers[0].name)} channel "
-                      f"{layer.source_channel(self.channel)})")
+            inbound = layer.inbound_layers[0].name  # a folded activation is drawn as its conv
+            drawn = view.scene.diagram.owner.get(inbound) or inbound
+            source = f" (made from {html.escape(drawn)} channel {layer.source_channel(self.channel)})"
         self.prompt = widgets.HTML(f"<b>Predict:</b> which picture is map {self.channel} of "
                                    f"<b>{html.escape(layer.name)}</b>{source}?")
         self.result = widgets.HTML()

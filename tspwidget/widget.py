@@ -123,7 +123,8 @@ class ModelView(widgets.VBox):
         # One toggle for every depthwise layer's kernels (view.show_kernels picks single layers).
         self.kernels_toggle = widgets.ToggleButton(
             description="kernels", tooltip="Draw each depthwise layer's kernels beside its open grid",
-            layout=widgets.Layout(width="auto", display=None if self._kernel_layers() else "none"))
+            layout=widgets.Layout(width="auto", flex="0 0 auto", margin="0 0 0 8px",
+                                  display=None if self._kernel_layers() else "none"))
         self.kernels_toggle.observe(self._on_kernels_toggle, "value")
         bar = widgets.HBox([self.colorbar, self.kernels_toggle],
                            layout=widgets.Layout(align_items="center", justify_content="space-between",
