@@ -159,3 +159,42 @@ def test_upsampling_nearest_and_bilinear():
     assert Upsampling2d(4, mode="bilinear").config_text == "bilinear to 4x4"
     with pytest.raises(ValueError, match="align_corners=True` needs mode='bilinear'"):
         Upsampling2d(4, align_corners=True)
+
+
+def scatter_transpose(x, kernel, s, pads, output_padding, d):
+    """Transposed conv by its definition: each input pixel adds kernel-weighted copies of itself
+    to the full output, which the pads then crop."""
+    (h, w, c), (kh, kw, f, _) = x.shape, kernel.shape
+    full = np.zeros(((h - 1) * s + d * (kh - 1) + 1 + output_padding,
+                     (w - 1) * s + d * (kw - 1) + 1 + output_padding, f))
+    for i, j, a, b in itertools.product(range(h), range(w), range(kh), range(kw)):
+        full[i * s + a * d, j * s + b * d] += kernel[a, b] @ x[i, j]
+    (t, bottom), (left, r) = pads
+    return full[t:full.shape[0] - bottom, left:full.shape[1] - r]
+
+
+@pytest.mark.parametrize("k,s,pad,op,d", [(3, 2, 1, 1, 1), (4, 2, 1, 0, 1), (3, 1, 0, 0, 2),
+                                          (3, 2, 3, 1, 1), (2, 3, 0, 2, 1), (5, 2, 2, 0, 2)])
+def test_conv2d_transpose_is_its_definition(k, s, pad, op, d):
+    from tspwidget.layers import Conv2dTranspose
+
+    rng = np.random.default_rng(k + s + pad)
+    x = rng.normal(size=(5, 4, 3)).astype(np.float32)
+    kernel = rng.normal(size=(k, k, 2, 3)).astype(np.float32)
+    layer = Conv2dTranspose(kernel=kernel, strides=s, pads=((pad, pad), (pad, pad)),
+                            output_padding=op, dilation=d, use_bias=False)
+    expected = scatter_transpose(x.astype(np.float64), kernel, s, ((pad, pad), (pad, pad)), op, d)
+    got = run(layer, x)
+    assert got.shape == expected.shape and np.allclose(got, expected, atol=1e-4)
+    assert layer.config_text == f"{k}x{k} s{s} f2" and layer.param_count == k * k * 2 * 3
+
+
+def test_conv2d_transpose_arguments_are_checked():
+    from tspwidget.layers import Conv2dTranspose
+
+    with pytest.raises(ValueError, match="`output_padding` .* must be smaller"):
+        Conv2dTranspose(2, 3, strides=2, output_padding=2)
+    with pytest.raises(TypeError, match="needs `filters` and `kernel_size`"):
+        Conv2dTranspose(2)
+    with pytest.raises(ValueError, match="leave no output"):
+        run(Conv2dTranspose(2, 1, pads=((1, 1), (0, 0))), np.zeros((1, 3, 1), np.float32))

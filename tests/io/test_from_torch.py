@@ -110,17 +110,19 @@ class Normalizing(nn.Module):
 
 
 class Decoder(nn.Module):
-    """A small U-Net-like decoder: PyTorch's interpolations up and down."""
+    """A small U-Net-like decoder: PyTorch's interpolations up and down, transposed convs."""
 
     def __init__(self):
         super().__init__()
         self.down = nn.Conv2d(3, 6, 3, stride=2, padding=1)
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
-        self.head = nn.Conv2d(9, 4, 1)
+        self.deconv = nn.ConvTranspose2d(6, 5, 3, stride=2, padding=1, output_padding=1)
+        self.deconv2 = nn.ConvTranspose2d(5, 3, 4, stride=1, padding=3, dilation=2)
+        self.head = nn.Conv2d(12, 4, 1)
 
     def forward(self, x):
-        y = self.up(torch.relu(self.down(x)))
-        y = torch.cat([y, x], 1)
+        z = torch.relu(self.down(x))
+        y = torch.cat([self.up(z), x, self.deconv2(self.deconv(z))], 1)
         y = nn.functional.interpolate(self.head(y), size=(7, 11), mode="bilinear")
         return nn.functional.interpolate(y, scale_factor=2, mode="bilinear", align_corners=True)
 

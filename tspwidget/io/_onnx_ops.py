@@ -17,7 +17,8 @@ from . import _onnx_fold as fold
 from ._convert import ModelFileError
 
 SUPPORTED_OPS = tuple(sorted({
-    "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div",
+    "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv",
+    "ConvTranspose", "Div",
     "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid",
     "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "ReduceMax", "ReduceMean",
     "Relu", "Resize", "Shape", "Sigmoid", "Softmax", "Sub", "Tanh", *fold.FOLDS, "Split"}))
@@ -79,6 +80,22 @@ class LayerOps:
         else:
             layer = L.Conv2d(f, (kh, kw), groups=groups, kernel=weight.transpose(2, 3, 1, 0),
                              **common)
+        return self.emit(layer, [x], node)
+
+    def _op_ConvTranspose(self, node, ins, attrs):
+        x = self.image(ins[0], node)
+        weight = self.const(ins[1], node, "weight")  # (C, F / group, kh, kw)
+        bias = None if len(ins) < 3 or ins[2] is None else self.const(ins[2], node, "bias")
+        if weight.ndim != 4 or attrs.get("group", 1) != 1 or attrs.get("auto_pad", "NOTSET") \
+                != "NOTSET" or "output_shape" in attrs:
+            raise ModelFileError(f"{self.where}: only 2D ConvTranspose with group 1 and explicit "
+                                 f"pads (no auto_pad or output_shape) is supported.")
+        p = list(attrs.get("pads", (0, 0, 0, 0)))
+        layer = L.Conv2dTranspose(
+            kernel=weight.transpose(2, 3, 1, 0), bias=bias, use_bias=bias is not None,
+            strides=tuple(attrs.get("strides", (1, 1))), pads=((p[0], p[2]), (p[1], p[3])),
+            output_padding=tuple(attrs.get("output_padding", (0, 0))),
+            dilation=tuple(attrs.get("dilations", (1, 1))))
         return self.emit(layer, [x], node)
 
     def _pads(self, x, node, hw, kernel, strides, dilation, attrs):
