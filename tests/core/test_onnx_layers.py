@@ -164,7 +164,7 @@ def test_upsampling_nearest_and_bilinear():
 def scatter_transpose(x, kernel, s, pads, output_padding, d):
     """Transposed conv by its definition: each input pixel adds kernel-weighted copies of itself
     to the full output, which the pads then crop."""
-    (h, w, c), (kh, kw, f, _) = x.shape, kernel.shape
+    (h, w, _), (kh, kw, f, _) = x.shape, kernel.shape
     full = np.zeros(((h - 1) * s + d * (kh - 1) + 1 + output_padding,
                      (w - 1) * s + d * (kw - 1) + 1 + output_padding, f))
     for i, j, a, b in itertools.product(range(h), range(w), range(kh), range(kw)):

@@ -19,7 +19,8 @@ from .conv import he_normal
 def _pads(value, name):
     try:
         (t, b), (left, r) = value
-        return tuple(tuple(as_int(v, name, minimum=0) for v in pair) for pair in ((t, b), (left, r)))
+        return tuple(tuple(as_int(v, name, minimum=0) for v in pair)
+                     for pair in ((t, b), (left, r)))
     except (TypeError, ValueError) as err:
         if f"`{name}`" in str(err):
             raise
