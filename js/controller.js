@@ -224,6 +224,8 @@ class Controller {
       if (moved && !m.get("camera_moved")) { m.set("camera_moved", true); m.save_changes(); }
     });
     for (const name of ["status", "focus", "camera_moved", "follow"]) m.on("change:" + name, () => this.schedule());
+    // Sent after the textures it is about, so by now they are in the three.js objects.
+    m.on("change:redraw", () => requestAnimationFrame(() => this.sceneModel.trigger("rerender", this.sceneModel, {})));
     const reload = async () => {  // a rebuilt scene: new meshes, links, plan and geometry together
       [this.meshModels, this.linksModel] = await Promise.all([Promise.all(m.get("meshes").map(get)),
                                                               get(m.get("links"))]);

@@ -185,7 +185,7 @@ def test_a_stroke_predicts_and_updates_view_and_chart_with_bounded_messages(view
     updates = [m for m in sent if m[0] == "comm_msg"]
     pad_msgs = [m for m in updates if "probabilities" in m[1].get("state", {})]
     tex_msgs = [m for m in updates if m[1].get("buffer_paths") == [["data", "buffer"]]]
-    redraw = [m for m in updates if m[1].get("state", {}).keys() == {"uniformsNeedUpdate"}]
+    redraw = [m for m in updates if m[1].get("state", {}).keys() == {"redraw"}]
     assert len(pad_msgs) == 1 and len(redraw) == 1 and len(updates) <= drawn + 2
     assert len(tex_msgs) <= drawn and all(len(m[2]) == 1 for m in tex_msgs)
     assert len(updates) == len(pad_msgs) + len(tex_msgs) + len(redraw)  # nothing else is sent
@@ -267,13 +267,13 @@ def test_the_export_keeps_a_static_snapshot_of_the_drawn_input(view):
 
 
 def test_new_maps_ask_the_browser_for_one_frame_and_unchanged_ones_send_nothing(view, digits, sent):
-    """pythreejs does not redraw for a texture inside a material's uniforms: the view toggles one
-    material's ``uniformsNeedUpdate`` (one small message) when any atlas changed."""
+    """pythreejs does not redraw for a texture inside a material's uniforms: the view bumps its
+    controller's ``redraw`` (one small message) when any atlas changed."""
     images, _ = digits
     view.predict(images[1500])
     sent.clear()
     view.predict(images[1501])
-    nudges = [m for m in sent if m[1].get("state", {}).keys() == {"uniformsNeedUpdate"}]
+    nudges = [m for m in sent if m[1].get("state", {}).keys() == {"redraw"}]
     assert len(nudges) == 1 and not nudges[0][2]
     sent.clear()
     view.predict(images[1501])  # the same picture again: same atlases

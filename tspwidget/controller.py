@@ -41,6 +41,8 @@ class SceneController(anywidget.AnyWidget):
     focus = t.Unicode(None, allow_none=True, help="Node the camera frames; None: the whole model.").tag(sync=True)
     camera_moved = t.Bool(False, help="The user moved the camera away from the framing.").tag(sync=True)
     follow = t.Bool(True, help="Ease the camera to a layer when it opens.").tag(sync=True)
+    redraw = t.Int(0, help="Bumped after textures changed: the browser draws a frame (pythreejs "
+                           "does not redraw for a texture inside a material's uniforms).").tag(sync=True)
 
     def __init__(self, **kwargs):
         super().__init__(uid=uuid.uuid4().hex, **kwargs)

@@ -284,6 +284,7 @@ class ModelView(widgets.VBox):
             for lm in self.scene.layers.values():
                 if lm.kernels is not None:
                     lm.kernels.refresh()
+            self._request_frame()
 
     def _refresh_textures(self):
         changed = False
@@ -295,18 +296,10 @@ class ModelView(widgets.VBox):
             self._request_frame()
 
     def _request_frame(self):
-        """Make the browser draw a frame after atlases changed (one small message, no buffer).
-
-        pythreejs re-renders when a mesh's material changes, not when a texture inside its
-        uniforms does, and js/controller.js draws only for its own animations; without this a
-        new prediction reached the GPU only at the next hover or orbit. Toggling one material's
-        ``uniformsNeedUpdate`` (harmless: three.js re-uploads that material's uniforms) is such
-        a change, and the whole scene is drawn, every updated texture with it.
-        """
-        lm = next(iter(self.scene.layers.values()), None)
-        if lm is not None:
-            material = lm.mesh.material
-            material.uniformsNeedUpdate = not material.uniformsNeedUpdate
+        """Make the browser draw a frame after textures changed (one small message, no buffer):
+        pythreejs redraws when a material changes, not when a texture inside its uniforms does,
+        and the controller draws by itself only while it animates."""
+        self.controller.redraw += 1
 
     def _sync_status_trait(self):
         self._syncing = True
@@ -373,6 +366,7 @@ class ModelView(widgets.VBox):
         hide = self.scene.options["placeholders"]
         hide.add(name) if hidden else hide.discard(name)
         self.scene.layers[name].refresh_texture()
+        self._request_frame()
 
     @property
     def focused(self):
