@@ -198,3 +198,31 @@ def test_conv2d_transpose_arguments_are_checked():
         Conv2dTranspose(2)
     with pytest.raises(ValueError, match="leave no output"):
         run(Conv2dTranspose(2, 1, pads=((1, 1), (0, 0))), np.zeros((1, 3, 1), np.float32))
+
+
+def test_layer_norm_normalises_each_pixel_over_its_channels():
+    from tspwidget.layers import LayerNorm
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(2, 3, size=(3, 4, 5)).astype(np.float32)
+    gamma, beta = rng.normal(size=5), rng.normal(size=5)
+    got = run(LayerNorm(epsilon=1e-5, gamma=gamma, beta=beta), x)
+    x64 = x.astype(np.float64)
+    expected = (x64 - x64.mean(-1, keepdims=True)) / np.sqrt(x64.var(-1, keepdims=True) + 1e-5)
+    assert np.allclose(got, expected * gamma + beta, atol=1e-5)
+    with pytest.raises(ValueError, match=r"must be \(5,\)"):
+        run(LayerNorm(gamma=np.ones(4)), x)
+
+
+def test_erf_and_gelu_match_their_definitions():
+    import math
+
+    from tspwidget.core.activations import activate
+
+    x = np.linspace(-6, 6, 241).astype(np.float32)
+    erf = np.array([math.erf(v) for v in x.astype(np.float64)])
+    assert np.abs(activate(x.copy(), "erf") - erf).max() < 5e-7  # 1.5e-7 + float32 rounding
+    gelu = 0.5 * x * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x.astype(np.float64)]))
+    assert np.allclose(activate(x.copy(), "gelu"), gelu, atol=1e-6)
+    tanh = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+    assert np.allclose(activate(x.copy(), "gelu_tanh"), tanh, atol=1e-6)

@@ -127,6 +127,29 @@ class Decoder(nn.Module):
         return nn.functional.interpolate(y, scale_factor=2, mode="bilinear", align_corners=True)
 
 
+class ConvNeXtLike(nn.Module):
+    """ConvNeXt's block: depthwise 7x7, permute to channel last, LayerNorm, Linear, GELU,
+    Linear, permute back, a per-channel layer scale, the residual; then LayerNorm2d's
+    permute-normalise-permute on the pooled map and a classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 2, stride=2)
+        self.dw = nn.Conv2d(8, 8, 7, padding=3, groups=8)
+        self.norm = nn.LayerNorm(8, eps=1e-6)
+        self.fc1, self.act, self.fc2 = nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 8)
+        self.gamma = nn.Parameter(torch.rand(8, 1, 1))
+        self.head_norm, self.head = nn.LayerNorm(8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.fc2(self.act(self.fc1(self.norm(self.dw(x).permute(0, 2, 3, 1)))))
+        x = x + self.gamma * y.permute(0, 3, 1, 2)
+        x = nn.functional.adaptive_avg_pool2d(x, 1)
+        x = self.head_norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.head(torch.flatten(x, 1))
+
+
 def randomized(module, seed):
     torch.manual_seed(seed)
     for m in module.modules():
@@ -159,6 +182,16 @@ def module_outputs(module, x):
 @pytest.mark.parametrize("make,size", [(MobileBlock, 16), (EfficientLike, 20), (ShuffleLike, 12),
                                        (Normalizing, 9), (Decoder, 10)])
 def test_every_layer_matches_its_module(make, size, opset):
+    check_every_layer(make, size, opset)
+
+
+@pytest.mark.parametrize("opset", [17, 18])  # LayerNormalization is an op from opset 17 on
+def test_convnext_blocks_match(opset):
+    model = check_every_layer(ConvNeXtLike, 20, opset)  # 10x10 maps of 8: never ambiguous
+    assert {"LayerNorm", "Dense", "ChannelAffine"} <= {layer.layer_type for layer in model.layers}
+
+
+def check_every_layer(make, size, opset):
     module = randomized(make(), seed=size)
     x = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))
     model = tsp.from_torch(module, x, opset=opset)
@@ -175,6 +208,7 @@ def test_every_layer_matches_its_module(make, size, opset):
             compared += 1
     assert compared >= sum(layer.layer_type in WEIGHTED for layer in model.layers)
     assert model.name == make.__name__
+    return model
 
 
 def test_layers_carry_module_names_and_types():

@@ -22,10 +22,11 @@ def close(ours, torch_value):
 
 
 def as_ours(layer, torch_value):
-    """A torch module output in our layout: (C, H, W) -> (H, W, C); a flatten of a (C, H, W) map
-    in our (H, W, C) order."""
+    """A torch module output in our layout: (C, H, W) -> (H, W, C) (a module on a permuted,
+    channel-last map gives (H, W, C) already); a flatten of a (C, H, W) map in our order."""
     if torch_value.ndim == 3:
-        return torch_value.transpose(1, 2, 0)
+        moved = torch_value.transpose(1, 2, 0)
+        return torch_value if moved.shape != layer.output_shape else moved
     if layer.layer_type == "Flatten" and len(layer.input_shape) == 3:
         h, w, c = layer.input_shape
         return torch_value.reshape(c, h, w).transpose(1, 2, 0).reshape(-1)

@@ -1,7 +1,8 @@
 """Activations by Keras name. NaN and Inf pass through as numpy propagates them.
 
-``hard_sigmoid`` is Keras 3's ``relu6(x + 3) / 6``; Keras 2, tf-keras and TF.js define the same name
-as ``clip(0.2 x + 0.5, 0, 1)``, which is ``hard_sigmoid_legacy`` here (loaders pick by file version).
+``hard_sigmoid`` is Keras 3's ``relu6(x + 3) / 6``; Keras 2, tf-keras and TF.js define the same
+name as ``clip(0.2 x + 0.5, 0, 1)``, which is ``hard_sigmoid_legacy`` here (loaders pick by file
+version). ``erf``, ``gelu`` and ``gelu_tanh`` are PyTorch's (ConvNeXt's GELU is exported as erf).
 """
 
 from __future__ import annotations
@@ -48,6 +49,25 @@ def _swish(x):
     return x * _sigmoid(x.copy())
 
 
+def _erf(x):
+    """The error function, Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7)."""
+    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (
+        -1.453152027 + t * 1.061405429))))
+    return (np.sign(x) * (1.0 - poly * np.exp(-x * x))).astype(x.dtype, copy=False)
+
+
+def _gelu(x):
+    """PyTorch's ``GELU()``: ``x * (1 + erf(x / sqrt 2)) / 2``."""
+    return x * (0.5 * (1.0 + _erf(x * np.float32(0.7071067811865476))))
+
+
+def _gelu_tanh(x):
+    """PyTorch's ``GELU(approximate="tanh")``."""
+    inner = np.float32(0.7978845608028654) * (x + np.float32(0.044715) * x * x * x)
+    return x * (0.5 * (1.0 + np.tanh(inner)))
+
+
 def _softmax(x):
     """Softmax over the last axis, shifted by the max for stability."""
     shifted = x - np.max(x, axis=-1, keepdims=True)
@@ -59,6 +79,7 @@ ACTIVATIONS = {
     "linear": _linear, "relu": _relu, "relu6": _relu6, "sigmoid": _sigmoid, "tanh": _tanh,
     "softmax": _softmax, "hard_sigmoid": _hard_sigmoid,
     "hard_sigmoid_legacy": _hard_sigmoid_legacy, "hard_swish": _hard_swish, "swish": _swish,
+    "erf": _erf, "gelu": _gelu, "gelu_tanh": _gelu_tanh,
 }
 ALIASES = {"silu": "swish", "hard_silu": "hard_swish"}  # Keras 3's spellings of the same functions
 

@@ -101,7 +101,7 @@ class _Converter(LayerOps):
                 self.shapes[info.name] = tuple(int(d.dim_value) for d in tensor.shape.dim)
 
     # ------------------------------------------------------------------ layers
-    def emit(self, layer, inputs, node, out=None):
+    def emit(self, layer, inputs, node, out=None, layout="nchw"):
         """Apply ``layer`` to ``inputs`` (layers) and return the Sym of the node's output."""
         if inputs:
             layer.apply(inputs if len(inputs) > 1 else inputs[0])
@@ -111,19 +111,20 @@ class _Converter(LayerOps):
         our = tuple(layer._build([self.our[id(p)] for p in inputs]))
         declared_count(our, self.where)  # huge pads or the like: refused, never allocated
         self.our[id(layer)] = our
-        shape = (1, our[2], our[0], our[1]) if len(our) == 3 else (1, *our)
+        shape = (1, our[2], our[0], our[1]) if len(our) == 3 and layout == "nchw" else (1, *our)
         name = out or node.output[0]
         if self.shapes.get(name, shape) != shape:
             raise ModelFileError(f"{self.where}: the file says {name!r} has shape "
                                  f"{list(self.shapes[name])}, but it computes {list(shape)}.")
-        return Sym(layer, shape, our)
+        return Sym(layer, shape, our, layout=layout if len(our) == 3 else "nchw")
 
     def layer_of(self, sym, node):
         """A layer whose output is ``sym`` in our layout (adds a Flatten or Rearrange if needed)."""
-        target = ours(sym.shape, self.where)
+        target = ours(sym.shape, self.where, sym.layout)
         if sym.index is None:
             return sym.layer
-        idx = sym.index[0].transpose(1, 2, 0) if len(sym.shape) == 4 else sym.index[0]
+        nchw = len(sym.shape) == 4 and sym.layout == "nchw"
+        idx = sym.index[0].transpose(1, 2, 0) if nchw else sym.index[0]
         idx = idx.reshape(-1)
         if np.array_equal(idx, np.arange(int(np.prod(sym.our)))):
             if target == sym.our:
@@ -141,7 +142,7 @@ class _Converter(LayerOps):
         return layer
 
     def image(self, value, node, what="input"):
-        if not isinstance(value, Sym) or len(value.shape) != 4:
+        if not isinstance(value, Sym) or len(value.shape) != 4 or value.layout != "nchw":
             raise ModelFileError(f"{self.where}: its {what} must be a computed (1, C, H, W) "
                                  f"tensor, got {describe(value)}.")
         return self.layer_of(value, node)
@@ -258,6 +259,10 @@ class _Converter(LayerOps):
                     new.shape, self.where) == sym.our and np.array_equal(
                         idx, canonical(new.shape, sym.our)):
                 new.index = None
+            elif len(idx.shape) == 4 and idx.shape[0] == 1 and ours(
+                    new.shape, self.where, "nhwc") == sym.our and np.array_equal(
+                        idx, canonical(new.shape, sym.our, "nhwc")):
+                new.index, new.layout = None, "nhwc"  # the picture, channel last: as ours
             elif len(idx.shape) == 4:  # back on a picture: show the move as one layer now
                 layer = self.layer_of(new, node)
                 new = Sym(layer, new.shape, ours(new.shape, self.where))

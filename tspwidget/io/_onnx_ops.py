@@ -18,7 +18,7 @@ from ._convert import ModelFileError
 
 SUPPORTED_OPS = tuple(sorted({
     "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv",
-    "ConvTranspose", "Div",
+    "ConvTranspose", "Div", "Erf", "Gelu", "LayerNormalization",
     "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid",
     "HardSwish", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "ReduceMax", "ReduceMean",
     "Relu", "Resize", "Shape", "Sigmoid", "Softmax", "Sub", "Tanh", *fold.FOLDS, "Split"}))
@@ -31,28 +31,31 @@ class Sym:
     the layer's channel-last output each ONNX value is; None when it is the layer's output as is."""
 
     layer: object
-    shape: tuple  # the ONNX (NCHW) shape
+    shape: tuple  # the ONNX shape: (1, C, H, W), or (1, H, W, C) with layout "nhwc"
     our: tuple  # the layer's output shape for one sample
     index: np.ndarray | None = None
+    layout: str = "nchw"  # "nhwc": a picture permuted channel last (ConvNeXt's LayerNorm)
 
     def indices(self):
-        return canonical(self.shape, self.our) if self.index is None else self.index
+        return canonical(self.shape, self.our, self.layout) if self.index is None else self.index
 
 
-def canonical(shape, our):
+def canonical(shape, our, layout="nchw"):
     """Index array of a layer's output seen in ONNX order: (1, C, H, W) from (H, W, C)."""
     flat = np.arange(int(np.prod(our)), dtype=np.int64)
-    if len(shape) == 4 and len(our) == 3:
+    if len(shape) == 4 and len(our) == 3 and layout == "nchw":
         return flat.reshape(our).transpose(2, 0, 1)[None]
     return flat.reshape(shape)
 
 
-def ours(shape, where):
+def ours(shape, where, layout="nchw"):
     """Our per-sample shape for an ONNX shape: (1, C, H, W) -> (H, W, C), (1, n) -> (n,)."""
     if shape[0] != 1 or len(shape) not in (2, 4):
         raise ModelFileError(f"{where}: a tensor of shape {list(shape)} is neither a picture "
                              f"(1, C, H, W) nor a vector (1, n); tspwidget shows only those.")
-    return (shape[2], shape[3], shape[1]) if len(shape) == 4 else (shape[1],)
+    if len(shape) == 2:
+        return (shape[1],)
+    return tuple(shape[1:]) if layout == "nhwc" else (shape[2], shape[3], shape[1])
 
 
 class LayerOps:
@@ -136,7 +139,7 @@ class LayerOps:
         if sym.index is not None and len(sym.shape) == 2:
             self.emit(layer, [sym.layer], node)
             return Sym(layer, sym.shape, sym.our, sym.index)
-        return self.emit(layer, [self.layer_of(sym, node)], node)
+        return self.emit(layer, [self.layer_of(sym, node)], node, layout=sym.layout)
 
     def _generic(self, op, node, ins, attrs):
         if op in _ACTIVATIONS:
@@ -164,6 +167,24 @@ class LayerOps:
         layer = L.Activation(name)
         self.sigmoid_of[id(layer)] = (ins[0], "hard_swish")
         return self._unary(layer, self._sym(ins[0]), node)
+
+    def _op_LayerNormalization(self, node, ins, attrs):
+        sym = self._sym(ins[0])
+        channel_axis = len(sym.shape) == 2 or sym.layout == "nhwc"
+        if attrs.get("axis", -1) % len(sym.shape) != len(sym.shape) - 1 or not channel_axis:
+            raise ModelFileError(f"{self.where}: LayerNormalization is supported over the last "
+                                 f"axis of a vector or a channel-last picture only.")
+        gamma = self.const(ins[1], node, "scale")
+        beta = None if len(ins) < 3 or ins[2] is None else self.const(ins[2], node, "bias")
+        layer = L.LayerNorm(epsilon=attrs.get("epsilon", 1e-5), gamma=gamma, beta=beta)
+        return self._unary(layer, sym, node)
+
+    def _op_Erf(self, node, ins, attrs):
+        return self._unary(L.Activation("erf"), self._sym(ins[0]), node)
+
+    def _op_Gelu(self, node, ins, attrs):
+        name = "gelu" if attrs.get("approximate", "none") == "none" else "gelu_tanh"
+        return self._unary(L.Activation(name), self._sym(ins[0]), node)
 
     def _op_LeakyRelu(self, node, ins, attrs):
         layer = L.Activation("relu", negative_slope=attrs.get("alpha", 0.01))
@@ -271,7 +292,11 @@ class LayerOps:
             Sym(layer, out.shape, out.our)
 
     def _dense(self, node, sym, kernel, bias):
-        """Dense on a vector; a lazily ordered input is absorbed by reordering kernel rows."""
+        """Dense on a vector; a lazily ordered input is absorbed by reordering kernel rows. On a
+        channel-last picture (ConvNeXt's Linear) it acts on every pixel, a 1x1 convolution."""
+        if sym.layout == "nhwc" and sym.index is None:
+            layer = L.Dense(kernel.shape[1], kernel=kernel, bias=bias, use_bias=bias is not None)
+            return self.emit(layer, [sym.layer], node, layout="nhwc")
         if len(sym.shape) != 2:
             raise ModelFileError(f"{self.where}: a matrix product is supported on a vector "
                                  f"(1, n) only, got shape {list(sym.shape)}.")
@@ -351,10 +376,11 @@ class LayerOps:
                 if fused is not None:
                     return fused
             layer = L.Add() if merge == "Add" else L.Multiply()
-            if merge == "Add" and a.shape != b.shape:
-                raise ModelFileError(f"{self.where}: Add of shapes {list(a.shape)} and "
-                                     f"{list(b.shape)}; only equal shapes are supported.")
-            return self.emit(layer, [self.layer_of(a, node), self.layer_of(b, node)], node)
+            if merge == "Add" and a.shape != b.shape or a.layout != b.layout:
+                raise ModelFileError(f"{self.where}: {merge} of shapes {list(a.shape)} and "
+                                     f"{list(b.shape)} is not supported.")
+            return self.emit(layer, [self.layer_of(a, node), self.layer_of(b, node)], node,
+                             layout=a.layout)
         sym, const = (a, b) if isinstance(a, Sym) else (b, a)
         layer = sym.layer
         if (merge == "Add" and layer.layer_type == "Dense" and layer.bias is None
@@ -362,7 +388,7 @@ class LayerOps:
             # MatMul then Add of a bias vector (TensorFlow's exports, a Linear on a matrix):
             # one Dense with a bias, in place of the bias-free one
             dense = L.Dense(layer.units, kernel=layer.kernel, bias=np.asarray(const).reshape(-1))
-            return self.emit(dense, layer.inbound_layers, node)
+            return self.emit(dense, layer.inbound_layers, node, layout=sym.layout)
         v = self._per_channel(node, sym, np.asarray(const, np.float32))
         first = sym is a
         scale, offset = {"Add": (1.0, v), "Mul": (v, 0.0),
@@ -381,8 +407,10 @@ class LayerOps:
         if const.size == 1:
             return const.reshape(1)
         shape = (1,) * (len(sym.shape) - const.ndim) + const.shape
-        channels = sym.shape[1] if len(sym.shape) == 4 else sym.shape[-1]
-        wanted = (1, channels, 1, 1) if len(sym.shape) == 4 else (1, channels)
+        if len(sym.shape) == 4 and sym.layout == "nchw":
+            wanted = (1, sym.shape[1], 1, 1)
+        else:  # a vector, or a channel-last picture
+            wanted = (1,) * (len(sym.shape) - 1) + (sym.shape[-1],)
         if shape != wanted or (sym.index is not None and len(sym.shape) == 2):
             raise ModelFileError(f"{self.where}: {node.op_type} of a tensor of "
                                  f"shape {list(sym.shape)} and a constant of shape "
