@@ -2,7 +2,8 @@
 
 ``hard_sigmoid`` is Keras 3's ``relu6(x + 3) / 6``; Keras 2, tf-keras and TF.js define the same
 name as ``clip(0.2 x + 0.5, 0, 1)``, which is ``hard_sigmoid_legacy`` here (loaders pick by file
-version). ``erf``, ``gelu`` and ``gelu_tanh`` are PyTorch's (ConvNeXt's GELU is exported as erf).
+version). ``gelu_erf`` (exact) and ``gelu_tanh`` are PyTorch's two GELUs; ``erf`` is the error
+function (ConvNeXt's GELU is exported as an erf between scalings).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ ACTIVATIONS = {
     "linear": _linear, "relu": _relu, "relu6": _relu6, "sigmoid": _sigmoid, "tanh": _tanh,
     "softmax": _softmax, "hard_sigmoid": _hard_sigmoid,
     "hard_sigmoid_legacy": _hard_sigmoid_legacy, "hard_swish": _hard_swish, "swish": _swish,
-    "erf": _erf, "gelu": _gelu, "gelu_tanh": _gelu_tanh,
+    "erf": _erf, "gelu_erf": _gelu, "gelu_tanh": _gelu_tanh,
 }
 ALIASES = {"silu": "swish", "hard_silu": "hard_swish"}  # Keras 3's spellings of the same functions
 

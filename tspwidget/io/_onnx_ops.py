@@ -183,7 +183,7 @@ class LayerOps:
         return self._unary(L.Activation("erf"), self._sym(ins[0]), node)
 
     def _op_Gelu(self, node, ins, attrs):
-        name = "gelu" if attrs.get("approximate", "none") == "none" else "gelu_tanh"
+        name = "gelu_erf" if attrs.get("approximate", "none") == "none" else "gelu_tanh"
         return self._unary(L.Activation(name), self._sym(ins[0]), node)
 
     def _op_LeakyRelu(self, node, ins, attrs):
