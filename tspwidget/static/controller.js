@@ -277,7 +277,14 @@ class Controller {
 
   // Bring the picture to what the traits say, from wherever the animations are now: the last
   // request wins, and a reversal mid-way starts from the current frame (no jump).
+  // Between a rebuild's close of the old meshes and the arrival of the new ones (``reload``)
+  // there is nothing to animate; ``rebuildState`` then jumps to what the traits say.
+  get between() {
+    return this.meshModels.length !== this.plan.nodes.length || this.meshModels.some((mm) => !mm.obj);
+  }
+
   sync() {
+    if (this.between) return;
     const now = performance.now(), m = this.model, plan = this.plan, anime = m.get("anime");
     const flags = this.flags();
     const changed = flags.map((f, i) => f !== this.shown[i]);
@@ -336,6 +343,7 @@ class Controller {
   }
 
   step() {
+    if (this.between) { this.busy = false; return; }
     const now = performance.now();
     let busy = false;
     const lerp = (a, b, t) => a + (b - a) * t;
@@ -395,6 +403,7 @@ class Controller {
   }
 
   updateLinks() {
+    if (this.between || !this.linksModel.obj) return;
     const attr = this.linksModel.obj.geometry.attributes.position;
     if (!attr) return;
     const out = attr.array, live = this.live(), plan = this.plan, h = live.h;
@@ -442,6 +451,7 @@ class Controller {
 
   // The first layer content under a canvas point: {node, what} or null.
   pick(ndcX, ndcY) {
+    if (this.between) return null;
     const cam = this.cameraModel.obj;
     cam.updateMatrixWorld();
     const origin = cam.position.clone();
@@ -489,7 +499,7 @@ class Controller {
     const attr = this.hoverModel.obj.geometry.attributes.position;
     const out = attr.array;
     out.fill(0);
-    if (this.hovered) this.setHover(this.hovered.node, null);
+    if (this.hovered && !this.between) this.setHover(this.hovered.node, null);
     this.hovered = hit;
     if (hit && hit.what[0] !== "button") this.setHover(hit.node, hit.what[0] === "map" ? hit.what[1] : -1);
     if (hit && hit.what[0] === "map") {
@@ -593,6 +603,7 @@ class View {
   // Labels are world objects drawn in HTML: anchored right of their maps, as tall on screen as
   // `label_h` world units at their depth (so they scale with the scene and never blur).
   placeLabels() {
+    if (this.ctl.between) return;
     const ctl = this.ctl, cam = ctl.cameraModel.obj, plan = ctl.plan;
     const { width, height } = ctl.model.get("size");
     cam.updateMatrixWorld();
