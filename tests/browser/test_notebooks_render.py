@@ -50,6 +50,8 @@ def test_notebook_renders_its_widgets(demo_lab, browser, name):
         assert not ours, ours
         if name == "01_quickstart.ipynb":
             quickstart_is_closed_until_asked(page)
+        if name == "05_classroom.ipynb":
+            the_quiz_reveals_on_a_click(page)
     finally:
         page.context.close()
 
@@ -62,3 +64,15 @@ def quickstart_is_closed_until_asked(page):
     page.locator("button", has_text="dw.open_layer()").click()
     page.wait_for_function("() => [...globalThis.__tspLive].some(c => c.model.get('status').depthwise === 'open')",
                            timeout=20_000)
+
+
+def the_quiz_reveals_on_a_click(page):
+    """The classroom quiz: a click on B says right or wrong and opens the quizzed layer."""
+    quiz = page.locator(".tsp-quiz").first
+    quiz.scroll_into_view_if_needed()
+    quiz.locator("button", has_text="B").click()
+    page.wait_for_function("() => /Right!|Not quite/.test(document.querySelector('.tsp-quiz').textContent)",
+                           timeout=20_000)
+    page.wait_for_function("() => [...globalThis.__tspLive].some(c => c.model.get('status').dw_stride2 === 'open')",
+                           timeout=20_000)
+    quiz.screenshot(path=str(ARTIFACTS / "notebook-05-quiz-answered.png"))
