@@ -55,3 +55,13 @@ def test_per_channel_constants_become_one_layer_each(tmp_path):
     assert [layer.layer_type for layer in model.layers[1:]] == [
         "ChannelAffine", "ChannelAffine", "Rescaling"]
     assert np.allclose(model.predict(x[0].transpose(1, 2, 0)), expected, atol=1e-5)
+
+
+def test_load_reports_progress_node_by_node():
+    from pathlib import Path
+
+    calls = []
+    fixtures = Path(__file__).parent.parent / "fixtures" / "onnx"
+    tsp.io.load(fixtures / "lenet.onnx", progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1] == len(calls)
+    assert [done for done, _ in calls] == list(range(1, len(calls) + 1))
