@@ -416,6 +416,12 @@ class Controller {
       });
       return x - 1.2 * h;
     };
+    // Where a link leaves or reaches a layer: an edge of its maps, never across them (an open
+    // grid would be crossed): the far edge (-z, the top on screen) towards the layer above, the
+    // near edge towards the one below, the left edge towards a lane on the left.
+    const far = (j) => [live.positions[j][0], live.positions[j][1], live.positions[j][2] + live.feet[j][2]];
+    const near = (j) => [live.positions[j][0], live.positions[j][1], live.positions[j][2] + live.feet[j][3]];
+    const left = (j) => [live.positions[j][0] + live.feet[j][0], live.positions[j][1], live.positions[j][2]];
     plan.nodes.forEach((nb, b) => {
       for (const a of nb.inputs) {
         const na = plan.nodes[a], pa = live.positions[a], pb = live.positions[b];
@@ -423,10 +429,10 @@ class Controller {
         let pts;
         if (ca === cb) {
           const between = plan.nodes.some((n, j) => live.columnOf[j] === ca && n.level > na.level && n.level < nb.level);
-          if (!between) pts = [pa, pb];
+          if (!between) pts = [far(a), near(b)];
           else {
             const x = lane(ca, na.level, nb.level);
-            pts = [pa, [x, pa[1], 0], [x, pb[1], 0], pb];
+            pts = [left(a), [x, pa[1], 0], [x, pb[1], 0], left(b)];
           }
         } else {
           const colA = live.columns[ca], colB = live.columns[cb];
@@ -436,9 +442,9 @@ class Controller {
           plan.nodes.forEach((n, j) => { if (live.columnOf[j] === cb && live.positions[j][1] < first) { first = live.positions[j][1]; firstDown = live.down[j]; } });
           const yUnder = first - (firstDown + h) / ce;
           const firstLevel = Math.min(...plan.nodes.filter((n, j) => live.columnOf[j] === cb).map((n) => n.level));
-          pts = [pa, [pa[0], yOver, 0], [xGap, yOver, 0], [xGap, yUnder, 0]];
-          if (nb.level === firstLevel) pts.push([pb[0], yUnder, 0], pb);
-          else { const x = lane(cb, firstLevel, nb.level); pts.push([x, yUnder, 0], [x, pb[1], 0], pb); }
+          pts = [far(a), [pa[0], yOver, 0], [xGap, yOver, 0], [xGap, yUnder, 0]];
+          if (nb.level === firstLevel) pts.push([pb[0], yUnder, 0], near(b));
+          else { const x = lane(cb, firstLevel, nb.level); pts.push([x, yUnder, 0], [x, pb[1], 0], left(b)); }
         }
         for (let s = 0; s < LINK_POINTS - 1; s++) {
           const p = pts[Math.min(s, pts.length - 1)], q = pts[Math.min(s + 1, pts.length - 1)];
