@@ -1,6 +1,7 @@
 """Small ONNX graphs built here with onnx.helper: what single ops become."""
 
 import numpy as np
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import tspwidget as tsp
@@ -65,3 +66,25 @@ def test_load_reports_progress_node_by_node():
     tsp.io.load(fixtures / "lenet.onnx", progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1][0] == calls[-1][1] == len(calls)
     assert [done for done, _ in calls] == list(range(1, len(calls) + 1))
+
+
+def test_channel_axis_ops_on_a_channel_last_picture(tmp_path):
+    """After a permute to (1, H, W, C), Concat on axis 3 joins channels; BatchNormalization (which
+    normalises axis 1, the rows there) is refused rather than computed on the wrong axis."""
+    def model(second):
+        nodes = [helper.make_node("Transpose", ["x"], ["t"], name="/p/Transpose",
+                                  perm=[0, 2, 3, 1]),
+                 helper.make_node("Relu", ["t"], ["r"], name="/act/Relu"), second]
+        inits = [numpy_helper.from_array(np.ones(4, np.float32), n) for n in "abcd"]
+        graph = helper.make_graph(
+            nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+    cat = helper.make_node("Concat", ["t", "r"], ["y"], name="/cat/Concat", axis=3)
+    loaded = tsp.load(save(model(cat), tmp_path / "cat.onnx"))
+    x = np.random.default_rng(0).normal(size=(4, 5, 3)).astype(np.float32)
+    assert np.array_equal(loaded.predict(x), np.concatenate([x, np.maximum(x, 0)], -1))
+    bn = helper.make_node("BatchNormalization", ["r", "a", "b", "c", "d"], ["y"], name="/bn/BN")
+    with pytest.raises(tsp.io.ModelFileError, match="must be a computed \\(1, C, H, W\\)"):
+        tsp.load(save(model(bn), tmp_path / "bn.onnx"))

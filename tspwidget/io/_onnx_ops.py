@@ -127,7 +127,8 @@ class LayerOps:
         if attrs.get("training_mode", 0):
             raise ModelFileError(f"{self.where}: a BatchNormalization in training mode; export the "
                                  f"model in eval mode.")
-        x = self.layer_of(ins[0], node)
+        sym = self._sym(ins[0])  # normalises axis 1: the channels of a picture or a vector
+        x = self.image(sym, node) if len(sym.shape) == 4 else self.layer_of(sym, node)
         gamma, beta, mean, var = (self.const(v, node, w) for v, w in zip(
             ins[1:5], ("scale", "bias", "mean", "variance")))
         layer = L.BatchNorm(epsilon=attrs.get("epsilon", 1e-5), gamma=gamma, beta=beta,
@@ -287,7 +288,7 @@ class LayerOps:
         layer = L.Flatten()
         out = self.emit(layer, [self.layer_of(sym, node)], node)
         # Our Flatten keeps the (h, w, c) order; torch's is (c, h, w): remembered, not moved.
-        out.index = canonical(sym.shape, sym.our).reshape(1, -1)
+        out.index = canonical(sym.shape, sym.our, sym.layout).reshape(1, -1)
         return out if not np.array_equal(out.index[0], np.arange(out.index.size)) else \
             Sym(layer, out.shape, out.our)
 
@@ -362,11 +363,13 @@ class LayerOps:
         syms = [self._sym(v) for v in ins]
         if len(syms) == 1:  # torch.cat([x]) (DenseNet's first layer): x itself
             return syms[0]
-        rank = len(syms[0].shape)
-        if attrs["axis"] % rank != 1:
-            raise ModelFileError(f"{self.where}: Concat is supported along the channels (axis 1), "
-                                 f"got axis {attrs['axis']}.")
-        return self.emit(L.Concatenate(-1), [self.layer_of(s, node) for s in syms], node)
+        rank, layout = len(syms[0].shape), syms[0].layout
+        channels = 3 if rank == 4 and layout == "nhwc" else 1
+        if attrs["axis"] % rank != channels or any(s.layout != layout for s in syms):
+            raise ModelFileError(f"{self.where}: Concat is supported along the channels only, "
+                                 f"got axis {attrs['axis']} of shape {list(syms[0].shape)}.")
+        return self.emit(L.Concatenate(-1), [self.layer_of(s, node) for s in syms], node,
+                         layout=layout)
 
     def _binary(self, node, ins, merge):
         a, b = ins
