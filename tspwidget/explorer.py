@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 
 import ipywidgets as widgets
@@ -90,18 +89,10 @@ class DepthwiseExplorer(widgets.VBox):
         self.children = (self.children[0], self.view)
         if old is not None:
             old.close()
-        self._open_soon(layer)
-
-    @staticmethod
-    def _open_soon(layer):
-        """Open the new layer once its view exists in the browser, so the maps fan out."""
-        if _in_kernel():
-            try:
-                asyncio.get_running_loop().call_later(0.8, layer.open_layer)
-                return
-            except RuntimeError:  # a kernel without a running loop: open at once
-                pass
-        layer.open_layer()
+        if _in_kernel():  # the maps fan out once the browser has drawn the new view
+            self.view.when_ready(layer.open_layer)
+        else:
+            layer.open_layer()
 
     @staticmethod
     def _formula_html(lines, out, costs, s):

@@ -137,6 +137,7 @@ class ModelView(widgets.VBox):
         t.link((self, "follow"), (self.controller, "follow"))
         self._update_colorbar()
         self._select_callbacks = widgets.CallbackDispatcher()
+        self._ready_callbacks = []
         self._sync_status_trait()
         self._watch_layers()
         model.add_observer(self._on_model_change)
@@ -271,6 +272,10 @@ class ModelView(widgets.VBox):
                 layer.open_layer() if status == "open" else layer.close_layer()
 
     def _on_controller_message(self, _widget, content, _buffers):
+        if content.get("event") == "ready":
+            callbacks, self._ready_callbacks = self._ready_callbacks, []
+            for callback in callbacks:
+                callback()
         if content.get("event") == "select" and content.get("layer") in self.scene.layers:
             self._select(self.scene.layers[content["layer"]].layer, int(content["channel"]),
                          int(content["row"]), int(content["col"]))
@@ -475,6 +480,11 @@ class ModelView(widgets.VBox):
                 progress(1, 2)
             Path(path).write_text(page, encoding="utf-8")
         return Path(path)
+
+    def when_ready(self, callback):
+        """Call ``callback()`` once, when a browser has drawn this view (its controller says so),
+        e.g. to open a layer with its animation in sight; never without a browser."""
+        self._ready_callbacks.append(callback)
 
     def on_select(self, callback, remove=False):
         """Call ``callback(selected_dict)`` whenever a feature map is clicked."""

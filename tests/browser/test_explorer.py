@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from .harness import diff_fraction, image, new_page, open_notebook, our_console, run_cell, save, write_notebook
+from .harness import (diff_fraction, image, new_page, open_notebook, our_console, run_cell, save, wait_idle,
+                      wait_status, write_notebook)
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +45,9 @@ def test_slider_reruns_and_reflows(lab_explorer, browser):
         canvas = page.locator(".jp-OutputArea canvas").first
         canvas.wait_for(timeout=60_000)
         canvas.scroll_into_view_if_needed()
-        page.wait_for_timeout(3000)
+        wait_status(page, "depthwise", "open")  # opened once the browser said it was ready
+        wait_idle(page)
+        page.evaluate("() => { globalThis.__tspFirst = [...globalThis.__tspLive][0]; }")
         before = image(canvas.screenshot())
         t0 = time.time()
         handle = page.locator(".widget-slider", has_text="stride (cols)").locator(".noUi-handle")
@@ -52,7 +55,11 @@ def test_slider_reruns_and_reflows(lab_explorer, browser):
         page.keyboard.press("ArrowRight")
         event = lab.wait_event(page, "slider", after=t0, timeout=20)
         assert event["value"] == 2
-        page.wait_for_timeout(3500)  # new view, then the maps fan out (0.8 s + 2 s)
+        # A new view; its layer opens when its controller reports ready: wait for that view's.
+        page.wait_for_function("() => [...globalThis.__tspLive].some(c => c.model.get('status').depthwise === "
+                               "'open' && c.model.get('size').width === 700 && c.meshModels.length && "
+                               "c.plan.nodes.length === 2 && c !== globalThis.__tspFirst)", timeout=30_000)
+        wait_idle(page)
         canvas = page.locator(".jp-OutputArea canvas").first
         after = image(canvas.screenshot())
         save(after, "explorer-after-slider.png")

@@ -548,7 +548,13 @@ const live = (globalThis.__tspLive = globalThis.__tspLive || new Set()); // load
 
 function controllerFor(model) {
   const uid = model.get("uid");
-  if (!registry.has(uid)) registry.set(uid, new Controller(model).load().then((c) => (live.add(c), c)));
+  if (!registry.has(uid)) {
+    registry.set(uid, new Controller(model).load().then((c) => {
+      live.add(c);
+      model.send({ event: "ready" });  // Python's view.when_ready callbacks (no-op without a kernel)
+      return c;
+    }));
+  }
   return registry.get(uid);
 }
 
