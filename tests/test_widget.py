@@ -271,3 +271,14 @@ def test_save_html_writes_one_self_contained_page(small_model, tmp_path):
     assert "__tspControllers" in text  # the browser controller travels in the state
     assert " src=" not in text.split("<script", 1)[0]
     assert 3_000_000 < path.stat().st_size < 8_000_000
+
+
+def test_when_ready_runs_once_when_the_browser_reports_the_view_drawn(small_model):
+    view = small_model.show()
+    calls = []
+    view.when_ready(lambda: calls.append("a"))
+    view.when_ready(lambda: calls.append("b"))
+    assert calls == []  # no browser yet: nothing runs
+    view._on_controller_message(view.controller, {"event": "ready"}, [])
+    view._on_controller_message(view.controller, {"event": "ready"}, [])  # another page: nothing twice
+    assert calls == ["a", "b"]
