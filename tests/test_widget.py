@@ -131,32 +131,51 @@ def test_focus_and_follow(small_model, sent):
         small_model.show(follow="yes")
 
 
+def _cell(lm, rect):
+    """The atlas texels of one cell (a map or the aggregate), as the shader samples them."""
+    H, W = lm.atlas_layout.shape
+    return lm.texture.data[round(rect[1] * H):round(rect[3] * H), round(rect[0] * W):round(rect[2] * W)]
+
+
+def _codes(norm):
+    """Codes by hand: 0..1 -> 6..255 in 250 steps (core.textures' encoding, restated)."""
+    return (6 + np.rint(np.clip(norm, 0, 1) * 249)).astype(np.uint8)
+
+
 def test_colour_close_button_and_values_update_the_view(small_model):
     view = small_model.show()
     dw = small_model.get_layer("dw")
     lm = view.scene.layers["dw"]
-    before = lm.texture.data.copy()
     dw.color = "#00FF00"
-    assert not np.array_equal(before, lm.texture.data)
+    # The palette rows inside the atlas now ramp in green: brightest code is pure green.
+    palette = atlas_palette(lm.atlas_layout, lm.texture.data)
+    np.testing.assert_array_equal(palette[255], [0, 255, 0])
+    assert palette[6][0] == palette[6][2] == 0 and 0 < palette[6][1] < 255
     assert view.controller.plan["nodes"][1]["color"] == "#00FF00"  # the label's colour
-    morph = lm.attr_morph.array.copy()
     dw.close_button = {"ratio": 3}
-    assert not np.array_equal(morph, lm.attr_morph.array)
     assert view.controller.geometry[1]["button"][2] == pytest.approx(lm.layout.button[2])
-    texture = lm.texture.data.copy()
-    small_model.predict(np.zeros((12, 12, 3)))
-    assert not np.array_equal(texture, lm.texture.data)
-    agg_rect = lm.atlas_layout.aggregate_rect
-    H, W = lm.atlas_layout.shape
-    aggregate = lambda: lm.texture.data[round(agg_rect[1] * H):round(agg_rect[3] * H),  # noqa: E731
-                                        round(agg_rect[0] * W):round(agg_rect[2] * W)].copy()
-    small_model.predict(np.random.default_rng(5).random((12, 12, 3)))
-    mean_picture = aggregate()
-    view.aggregation = "max"
-    assert not np.array_equal(mean_picture, aggregate())  # the closed layer now shows the max
-    per_map = lm.texture.data.copy()
-    view.normalize = "layer"
-    assert not np.array_equal(per_map, lm.texture.data)
+    bx, bz, r = lm.layout.button
+    button = lm.attr_morph.array[4 * 7:4 * 8]  # quads: 6 maps, the aggregate, then the button
+    assert button[:, 0].min() == pytest.approx(bx - r) and button[:, 2].max() == pytest.approx(bz + r)
+    x = np.random.default_rng(5).random((12, 12, 3)).astype(np.float32)
+    small_model.predict(x)
+    values = dw.neural_value
+    for k in range(6):  # each map from its own min to its own max
+        v = values[..., k]
+        np.testing.assert_array_equal(_cell(lm, lm.atlas_layout.map_rects[k]),
+                                      _codes((v - v.min()) / (v.max() - v.min())))
+    mean = values.mean(axis=2)
+    np.testing.assert_array_equal(_cell(lm, lm.atlas_layout.aggregate_rect),
+                                  _codes((mean - mean.min()) / (mean.max() - mean.min())))
+    view.aggregation = "max"  # the closed layer now shows the max over channels
+    peak = values.max(axis=2)
+    np.testing.assert_array_equal(_cell(lm, lm.atlas_layout.aggregate_rect),
+                                  _codes((peak - peak.min()) / (peak.max() - peak.min())))
+    view.normalize = "layer"  # one scale for the whole layer
+    lo, hi = values.min(), values.max()
+    for k in range(6):
+        np.testing.assert_array_equal(_cell(lm, lm.atlas_layout.map_rects[k]),
+                                      _codes((values[..., k] - lo) / (hi - lo)))
 
 
 def test_reinit_rebuilds_the_scene(small_model):
