@@ -94,3 +94,16 @@ def test_a_loaded_torch_model_builds_a_view():
     model.predict(np.load(FIXTURES / "lenet_reference.npz")["x"][0].transpose(1, 2, 0))
     view = tsp.ModelView(model)
     assert view is not None and model.get_layer("conv1").layer_type == "Conv2d"
+
+
+@pytest.mark.parametrize("name", ["lenet", "shufflenet_v2_x0_5", "convnext", "unet"])
+def test_a_loaded_model_round_trips_as_plain_config_and_weights(name):
+    import json
+
+    ref = np.load(FIXTURES / f"{name}_reference.npz")
+    model = tsp.load(FIXTURES / f"{name}.onnx")
+    config = json.loads(json.dumps(model.get_config()))  # plain data
+    twin = tsp.Model.from_config(config).init(seed=1)
+    twin.set_weights(model.get_weights())
+    x = ref["x"][0].transpose(1, 2, 0)
+    assert np.array_equal(twin.predict(x), model.predict(x))

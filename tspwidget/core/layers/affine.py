@@ -33,6 +33,10 @@ class ChannelAffine(Layer):
                                  f"channels, so it must be (1,) or ({shape[-1]},).")
         return shape
 
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale.tolist(),
+                "offset": self.offset.tolist()}
+
     def _forward(self, inputs):
         x = inputs[0]
         return x * self.scale.astype(x.dtype) + self.offset.astype(x.dtype)

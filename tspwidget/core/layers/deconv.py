@@ -12,7 +12,7 @@ import numpy as np
 
 from .._validation import as_int, as_pair
 from ..ops import conv2d
-from .base import Layer, as_weights, require_image, visual_options
+from .base import KernelBias, Layer, as_weights, require_image, visual_options
 from .conv import he_normal
 
 
@@ -27,7 +27,7 @@ def _pads(value, name):
         raise TypeError(f"`{name}` must be ((top, bottom), (left, right)), got {value!r}.") from err
 
 
-class Conv2dTranspose(Layer):
+class Conv2dTranspose(KernelBias, Layer):
     """Transposed 2D convolution: ``filters`` output channels, the output grows by ``strides``.
 
     Parameters
@@ -78,6 +78,9 @@ class Conv2dTranspose(Layer):
 
     kernel = property(lambda self: self._kernel if self._kernel is not None else self._given_kernel)
     bias = property(lambda self: self._bias if self._bias is not None else self._given_bias)
+
+    def _kernel_shape(self):
+        return (*self.kernel_size, self.filters, self._input_shape[2])
 
     def _build(self, input_shapes):
         (shape,) = input_shapes

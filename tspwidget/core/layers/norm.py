@@ -23,8 +23,19 @@ class LayerNorm(Layer):
         self._given = {k: as_weights(v, k, 1) for k, v in (("gamma", gamma), ("beta", beta))
                        if v is not None}
 
+    weight_roles = ("gamma", "beta")
     gamma = property(lambda self: self._given.get("gamma"))
     beta = property(lambda self: self._given.get("beta"))
+
+    def weight_shapes(self):
+        self._require_built("weight_shapes()")
+        return {role: (self._output_shape[-1],) for role in self.weight_roles}
+
+    def _weights_in_use(self):
+        return dict(self._given)
+
+    def _store_weights(self, arrays):
+        self._given.update(arrays)
 
     def _build(self, input_shapes):
         (shape,) = input_shapes

@@ -56,6 +56,9 @@ class Rearrange(Layer):
         x = inputs[0]
         return x.reshape(len(x), -1)[:, self.indices].reshape(len(x), *self.shape)
 
+    def get_config(self):
+        return {**super().get_config(), "indices": self.indices.tolist(), "shape": list(self.shape)}
+
     def channel_sources(self):
         """For an ``(h, w, c) -> (h, w, c')`` rearrangement that only picks channels (a shuffle
         or a split), the input channel of each output channel; otherwise None."""
