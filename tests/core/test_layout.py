@@ -69,8 +69,8 @@ def test_locate_maps_rows_to_far_edge_and_columns_to_the_left():
     bottom_right = (cx + mw / 2 - 0.1, cz + md / 2 - 0.1)
     assert lay.locate("open", *top_left) == ("map", 1, 0, 0)
     assert lay.locate("open", *bottom_right) == ("map", 1, 3, 7)
-    assert lay.locate("close", -3.9, -1.9) == ("aggregate", 0, 0)
-    assert lay.locate("close", 30, 30) is None
+    assert lay.locate("close", -mw / 2 + 0.1, -md / 2 + 0.1) == ("aggregate", 0, 0)
+    assert lay.locate("close", mw, md) is None
     assert lay.locate("open", *lay.button[:2]) == ("button",)
     hidden = geo.layer_layout((4, 8, 2), unit=1.0, show_button=False)
     assert hidden.locate("open", *hidden.button[:2]) is None
@@ -136,3 +136,11 @@ def test_levels_skip_hidden_layers():
     a = L(); b = L(a); c = L(b); d = L(c)
     assert geo.levels([a, b, c, d]) == [0, 1, 2, 3]
     assert geo.levels([a, b, c, d], [a, c, d]) == [0, 1, 2]
+
+
+def test_small_maps_are_drawn_at_least_a_share_of_the_model_width():
+    unit = geo.model_unit([(224, 224, 3)])
+    big = geo.layer_layout((112, 112, 4), unit)
+    assert big.map_size == pytest.approx((50.0, 50.0))  # large maps keep their true scale
+    small = geo.layer_layout((7, 14, 4), unit)  # 14 px -> 6.25 units: grown, aspect kept
+    assert small.map_size == pytest.approx((geo.MIN_MAP_SHARE * geo.MODEL_WIDTH, geo.MIN_MAP_SHARE * geo.MODEL_WIDTH / 2))

@@ -21,6 +21,7 @@ import numpy as np
 MODEL_WIDTH = 100.0  # world width of the input picture (TensorSpace's ModelInitWidth)
 LAYER_PITCH = 80.0  # vertical distance between consecutive layers (TensorSpace: 50, which
 # makes closed layers hide each other from any camera above them)
+MIN_MAP_SHARE = 0.25  # the smallest map's longer side, as a share of MODEL_WIDTH
 MAP_GAP = 0.5  # gap between open maps, in map sizes (TensorSpace's FeatureMapIntervalRatio)
 GROUP_INNER_GAP = 0.15  # gap between the M maps made from one input channel (depthwise)
 GROUP_OUTER_GAP = 0.7  # gap between those groups: visibly wider, so groups read as units
@@ -131,6 +132,10 @@ def layer_layout(shape, unit, *, group_size=1, close_ratio=1.0, show_button=True
     if c % group_size:
         raise ValueError(f"`group_size` {group_size} does not divide the {c} channels.")
     mw, md = w * unit, h * unit
+    # Deep layers' 7x7 or 2x2 maps would be specks beside their labels: no map is drawn smaller
+    # than MIN_MAP_SHARE of the model's width (its pixels just get bigger), the pyramid stays.
+    grow = max(1.0, MIN_MAP_SHARE * MODEL_WIDTH / max(mw, md))
+    mw, md = mw * grow, md * grow
     if group_size == 1:
         gcols, grows = grid_shape(c, mw * (1 + MAP_GAP), md * (1 + MAP_GAP))
         inner_cols = inner_rows = 1
