@@ -46,6 +46,7 @@ class Conv2dTranspose(KernelBias, Layer):
     layer_type = "Conv2dTranspose"
     default_color = "#F7FE2E"
     _name_prefix = "conv2d_transpose"
+    fold_host = True  # its BatchNorm and activation may be drawn inside its node
 
     def __init__(self, filters=None, kernel_size=None, *, strides=1, pads=((0, 0), (0, 0)),
                  output_padding=0, dilation=1, use_bias=True, kernel=None, bias=None,

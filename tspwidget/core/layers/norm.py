@@ -14,6 +14,7 @@ class LayerNorm(Layer):
     layer_type = "LayerNorm"
     default_color = "#A5A5A5"
     _name_prefix = "layer_norm"
+    fold_label = "LN"  # drawn inside the convolution before it, as BatchNorm is
 
     def __init__(self, *, epsilon=1e-5, gamma=None, beta=None, **options):
         super().__init__(**visual_options("LayerNorm", options, ("epsilon", "gamma", "beta")))
