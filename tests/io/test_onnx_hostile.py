@@ -1,6 +1,7 @@
 """Hostile and unsupported ONNX files: each a clear ModelFileError, nothing read outside the
 model's folder, no huge allocation. The files are built here with onnx.helper."""
 
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -168,7 +169,6 @@ def test_an_old_opset_is_refused(tmp_path):
 
 def test_onnx_is_not_imported_by_tspwidget():
     import subprocess
-    import sys
 
     code = "import sys, tspwidget; print('onnx' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -262,3 +262,9 @@ def test_a_constant_gather_to_an_absurd_size_is_refused_before_allocating(tmp_pa
     finally:
         tracemalloc.stop()
     assert peak < 100 * 2**20  # the result would be 4 GiB
+
+
+def test_without_the_onnx_package_load_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if it were not installed
+    with pytest.raises(ModelFileError, match=r"pip install 'tspwidget\[onnx\]'"):
+        tsp.load(FIXTURES / "lenet.onnx")
