@@ -109,14 +109,19 @@ def test_the_whole_model_is_drawn_with_labels_off_the_maps(page):
         assert not any(overlap((x0, y0, x1, y1), o[1:5]) for o in labels if o[0] != name), name
 
 
-def test_click_opens_the_depthwise_layer_and_the_camera_frames_it(page, lab):
+def click_target(page, lab, point, expect):
+    """Click a canvas point; the target layer's status in Python becomes ``expect``; then wait
+    for the browser's animations to end."""
     box = canvas_box(page)
     t0 = time.time()
-    x, y = page.points["closed"]
-    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     event = lab.wait_event(page, "status", after=t0, timeout=30, where=lambda e: e["layer"] == page.target)
-    assert event["new"] == "open"
+    assert event["new"] == expect
     wait_idle(page)
+
+
+def test_click_opens_the_depthwise_layer_and_the_camera_frames_it(page, lab):
+    click_target(page, lab, page.points["closed"], "open")
     opened = canvas_shot(page)
     save(opened, f"lab-{page.key}-2-open-canvas.png")
     shoot(page, "2-open")
@@ -126,13 +131,7 @@ def test_click_opens_the_depthwise_layer_and_the_camera_frames_it(page, lab):
 
 
 def test_close_button_closes_and_the_camera_comes_back(page, lab):
-    box = canvas_box(page)
-    t0 = time.time()
-    x, y = page.points["button"]
-    page.mouse.click(box["x"] + x, box["y"] + y)
-    event = lab.wait_event(page, "status", after=t0, timeout=30, where=lambda e: e["layer"] == page.target)
-    assert event["new"] == "close"
-    wait_idle(page)
+    click_target(page, lab, page.points["button"], "close")
     closed = canvas_shot(page)
     shoot(page, "3-closed-again")
     assert diff_fraction(closed, page.shots["closed"]) < 0.01
