@@ -88,3 +88,11 @@ def test_channel_axis_ops_on_a_channel_last_picture(tmp_path):
     bn = helper.make_node("BatchNormalization", ["r", "a", "b", "c", "d"], ["y"], name="/bn/BN")
     with pytest.raises(tsp.io.ModelFileError, match="must be a computed \\(1, C, H, W\\)"):
         tsp.load(save(model(bn), tmp_path / "bn.onnx"))
+
+
+def test_from_torch_without_torch_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if it were not installed
+    with pytest.raises(ImportError, match="tsp.from_torch needs PyTorch"):
+        tsp.from_torch(object(), np.zeros((3, 4, 4)))
