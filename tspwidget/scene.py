@@ -337,6 +337,20 @@ class Scene:
         return geo.make_plan(nodes, width=self.width, height=self.height,
                              open_flags=self.open_flags(), label_px_goal=goal)
 
+    def set_options(self, **changes):
+        """Change drawing options: ``aggregation``, ``normalize``, ``colormap`` (then refresh the
+        textures), ``projector`` or ``kernels`` (a set of layer names; then ``build()``)."""
+        unknown = sorted(set(changes) - {"aggregation", "normalize", "colormap", "projector", "kernels"})
+        if unknown:
+            raise KeyError(f"unknown scene options {unknown}")
+        self.options.update(changes)
+
+    def hide_maps(self, name, hidden):
+        """Draw layer ``name``'s maps as one flat placeholder shade (a quiz), or as they are."""
+        hide = self.options["placeholders"]
+        hide.add(name) if hidden else hide.discard(name)
+        self.layers[name].refresh_texture()
+
     def open_flags(self, status=None):
         """One bool per drawn layer: open? (``status`` maps names to statuses; default: now)."""
         return [(status or {}).get(name, lm.layer.status) == "open" for name, lm in self.layers.items()]

@@ -174,7 +174,7 @@ class ModelView(widgets.VBox):
     def _on_colour_option(self, change):
         if getattr(self, "scene", None) is None:
             return
-        self.scene.options[change["name"]] = change["new"]
+        self.scene.set_options(**{change["name"]: change["new"]})
         self._refresh_textures()
         self._update_colorbar()
 
@@ -182,7 +182,7 @@ class ModelView(widgets.VBox):
     def _on_projector(self, change):
         if getattr(self, "scene", None) is None:
             return
-        self.scene.options["projector"] = change["new"]
+        self.scene.set_options(projector=change["new"])
         self._rebuild()
         self._update_colorbar()
 
@@ -344,7 +344,7 @@ class ModelView(widgets.VBox):
 
     @t.observe("kernels")
     def _on_kernels(self, change):
-        self.scene.options["kernels"] = frozenset(change["new"])
+        self.scene.set_options(kernels=frozenset(change["new"]))
         self._rebuild()
         with self.kernels_toggle.hold_trait_notifications():
             self.kernels_toggle.value = bool(change["new"])
@@ -368,9 +368,7 @@ class ModelView(widgets.VBox):
         return Quiz(self, self.scene.layers[name].layer, channel=channel, seed=seed)
 
     def _set_placeholder(self, name, hidden):
-        hide = self.scene.options["placeholders"]
-        hide.add(name) if hidden else hide.discard(name)
-        self.scene.layers[name].refresh_texture()
+        self.scene.hide_maps(name, hidden)
         self._request_frame()
 
     @property
