@@ -51,3 +51,22 @@ def test_filter_bank_reads_as_its_names():
     assert k[1, 1, 0, 0] == 1 and k[:, :, 0, 0].sum() == 1  # identity
     assert k[:, 0, 0, 1].sum() < 0 < k[:, 2, 0, 1].sum()  # left-right gradient
     assert k[:, :, 1, 3].sum() == pytest.approx(1)  # blur keeps brightness
+
+
+def test_a_step_that_keeps_the_shape_updates_the_same_meshes_in_place():
+    x = np.random.default_rng(1).random((12, 12, 3)).astype(np.float32)
+    e = tsp.DepthwiseExplorer(x, kernel_size=3, padding="same")
+    view, mesh = e.view, e.view.scene.layers["depthwise"].mesh
+    texture = e.view.scene.layers["depthwise"].texture.data.copy()
+    e.controls["kernel_size"].value = 5  # "same": the output keeps its shape
+    lm = e.view.scene.layers["depthwise"]
+    assert e.view is view and lm.mesh is mesh  # no new view, renderer or mesh
+    dw = e.view.model.get_layer("depthwise")
+    assert lm.layer is dw and dw.kernel_size == (5, 5) and dw.status == "open"
+    np.testing.assert_allclose(dw.neural_value, depthwise_conv2d(x, filter_bank(5, 5, 3, 2), dw.bias,
+                                                                 padding="same"), atol=1e-5)
+    assert not np.array_equal(texture, lm.texture.data)
+    assert "5x5" in e.view.controller.plan["nodes"][1]["full"]  # the label says the new kernel
+    e.controls["stride_rows"].value = 2  # a new shape: the same view, re-laid out
+    assert e.view is view and e.view.scene.layers["depthwise"].mesh is not mesh
+    assert e.view.model.get_layer("depthwise").output_shape == (6, 12, 6)

@@ -33,8 +33,9 @@ class DepthwiseExplorer(widgets.VBox):
     """Sliders for kernel size, strides, padding, dilation and depth multiplier over ``x``.
 
     Every change re-runs the depthwise op on ``x`` (shape ``(h, w, c)``; never modified) with a
-    readable filter bank (identity, edges, blur), re-flows the open maps with their animation,
-    shows the output-size formula with the numbers filled in and the layer's cost; a combination
+    readable filter bank (identity, edges, blur) and shows it in the same view: in place when the
+    output shape is unchanged, else re-laid out (``ModelView.replace_model``). It also shows the
+    output-size formula with the numbers filled in and the layer's cost; a combination
     that cannot work shows why instead of a traceback. ``view_options`` go to :class:`ModelView`.
     """
 
@@ -85,11 +86,13 @@ class DepthwiseExplorer(widgets.VBox):
         costs = inspect.conv_costs((h, w, c), k, depth_multiplier=s["depth_multiplier"],
                                    strides=s["strides"], padding=s["padding"], dilation=s["dilation"])
         self.formula.value = self._formula_html(lines, out, costs, s)
-        old, self.view = self.view, ModelView(model, **self.view_options)
+        if self.view is not None:  # the same view: in place when the shapes allow, no new renderer
+            layer.open_layer()
+            self.view.replace_model(model)
+            return
+        self.view = ModelView(model, **self.view_options)
         self.children = (self.children[0], self.view)
-        if old is not None:
-            old.close()
-        if _in_kernel():  # the maps fan out once the browser has drawn the new view
+        if _in_kernel():  # the maps fan out once the browser has drawn the view
             self.view.when_ready(layer.open_layer)
         else:
             layer.open_layer()

@@ -337,6 +337,30 @@ class Scene:
         return geo.make_plan(nodes, width=self.width, height=self.height,
                              open_flags=self.open_flags(), label_px_goal=goal)
 
+    def adopt(self, model):
+        """Draw ``model`` with the meshes already built, if its drawn layers have the same names,
+        shapes and grouping as the current ones (new maps and labels, no new widget models);
+        returns False, changing nothing, if it does not fit."""
+        dia = dg.build(model, hide=self.hide, fold=self.fold)
+        old = list(self.layers.values())
+        fits = len(dia.layers) == len(old) and all(
+            layer.name == lm.layer.name and layer.output_shape == lm.layer.output_shape
+            and layer.channel_group == lm.layer.channel_group and layer.is_rgb == lm.layer.is_rgb
+            and hasattr(layer, "kernel") == hasattr(lm.layer, "kernel")
+            and (lm.kernels is None or layer.kernel.shape == lm.layer.kernel.shape)
+            for layer, lm in zip(dia.layers, old))
+        if not fits:
+            return False
+        self.model, self.diagram = model, dia
+        for layer, lm in zip(dia.layers, old):
+            lm.layer, lm.folded = layer, tuple(dia.folded.get(layer.name, ()))
+            if lm.kernels is not None:
+                lm.kernels.layer = layer
+            lm.refresh_texture()
+        self.plan = self._plan()  # the labels say the new settings
+        self.arrangement = geo.arrange(self.plan, self.open_flags())
+        return True
+
     def set_options(self, **changes):
         """Change drawing options: ``aggregation``, ``normalize``, ``colormap`` (then refresh the
         textures), ``projector`` or ``kernels`` (a set of layer names; then ``build()``)."""

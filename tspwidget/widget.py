@@ -479,6 +479,27 @@ class ModelView(widgets.VBox):
             Path(path).write_text(page, encoding="utf-8")
         return Path(path)
 
+    def replace_model(self, model):
+        """Show ``model`` in this view instead: in place when its drawn layers have the same names
+        and shapes (the same 3D objects get the new maps and labels: nothing is rebuilt in the
+        browser), else with a rebuilt scene. Layer statuses are the new model's own."""
+        if not isinstance(model, core_model._BaseModel) or not model.is_initialized:
+            raise TypeError(f"`model` must be an initialised tspwidget model, got {model!r}.")
+        self._unwatch_layers()
+        self.model.remove_observer(self._on_model_change)
+        self.scene.clear_highlight()  # the inspected window belonged to the old model
+        self._outlined_by = None
+        self.panel.layout.display = "none"
+        self.model = model
+        if not self.scene.adopt(model):
+            self.scene.model = model
+            self.scene.build()
+        model.add_observer(self._on_model_change)
+        self._watch_layers()
+        self._push_scene()
+        self._sync_status_trait()
+        self._request_frame()
+
     def when_ready(self, callback):
         """Call ``callback()`` once, when a browser has drawn this view (its controller says so),
         e.g. to open a layer with its animation in sight; never without a browser."""

@@ -47,7 +47,8 @@ def test_slider_reruns_and_reflows(lab_explorer, browser):
         canvas.scroll_into_view_if_needed()
         wait_status(page, "depthwise", "open")  # opened once the browser said it was ready
         wait_idle(page)
-        page.evaluate("() => { globalThis.__tspFirst = [...globalThis.__tspLive][0]; }")
+        page.evaluate("() => { globalThis.__tspFirst = [...globalThis.__tspLive][0]; "
+                      "globalThis.__tspFirstMesh = globalThis.__tspFirst.meshModels[1]; }")
         before = image(canvas.screenshot())
         t0 = time.time()
         handle = page.locator(".widget-slider", has_text="stride (cols)").locator(".noUi-handle")
@@ -55,11 +56,12 @@ def test_slider_reruns_and_reflows(lab_explorer, browser):
         page.keyboard.press("ArrowRight")
         event = lab.wait_event(page, "slider", after=t0, timeout=20)
         assert event["value"] == 2
-        # A new view; its layer opens when its controller reports ready: wait for that view's.
-        page.wait_for_function("() => [...globalThis.__tspLive].some(c => c.model.get('status').depthwise === "
-                               "'open' && c.model.get('size').width === 700 && c.meshModels.length && "
-                               "c.plan.nodes.length === 2 && c !== globalThis.__tspFirst)", timeout=30_000)
+        # The same view, re-laid out for the new shape: new meshes under the same controller.
+        page.wait_for_function("() => { const c = globalThis.__tspFirst; return c.meshModels[1] !== "
+                               "globalThis.__tspFirstMesh && !!c.meshModels[1].obj && "
+                               "c.model.get('status').depthwise === 'open'; }", timeout=30_000)
         wait_idle(page)
+        assert page.evaluate("() => globalThis.__tspLive.size") == 1  # no second view or renderer
         canvas = page.locator(".jp-OutputArea canvas").first
         after = image(canvas.screenshot())
         save(after, "explorer-after-slider.png")
