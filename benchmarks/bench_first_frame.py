@@ -26,8 +26,16 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.harness import (JupyterServer, image, launch, lit_fraction, new_page,  # noqa: E402
-                                   open_notebook, run_cell, write_notebook)
+from tests.browser.harness import (  # noqa: E402
+    JupyterServer,
+    image,
+    launch,
+    lit_fraction,
+    new_page,
+    open_notebook,
+    run_cell,
+    write_notebook,
+)
 
 CELL = '''
 import json, os, sys, time

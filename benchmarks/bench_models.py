@@ -94,9 +94,9 @@ def main():
             want = model(xt, training=False).numpy()
             got = ours.predict(x)
             diff = float(np.abs(want - got).max())
-            graph = tf.function(lambda v: model(v, training=False))  # Keras compiled, for reference
-            k, g, t = interleaved_ms([lambda: model(xt, training=False), lambda: graph(xt),
-                                      lambda: ours.predict(x)], rounds)
+            graph = tf.function(lambda v, model=model: model(v, training=False))  # Keras compiled
+            k, g, t = interleaved_ms([lambda: model(xt, training=False), lambda: graph(xt),  # noqa: B023
+                                      lambda: ours.predict(x)], rounds)  # noqa: B023 (run at once)
             print(f"| {title} | {size}x{size} | {k:.2f} | {g:.2f} | {t:.2f} | {t / k:.2f}x | "
                   f"{t / g:.2f}x | {diff:.1e} |")
 

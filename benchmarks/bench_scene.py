@@ -19,8 +19,7 @@ import comm  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tspwidget as tsp  # noqa: E402
-from tspwidget.layers import (Add, Conv2d, Dense, DepthwiseConv2d, GlobalPooling2d, Input3d,  # noqa: E402
-                              RGBInput)
+from tspwidget.layers import Add, Conv2d, Dense, DepthwiseConv2d, GlobalPooling2d, Input3d, RGBInput  # noqa: E402
 
 MESSAGES = []
 
@@ -106,7 +105,7 @@ def main():
         model = tsp.Sequential([Input3d(shape=(size, size, channels)),
                                 DepthwiseConv2d(3, padding="same", name="dw")]).init(seed=0)
         model.predict(np.random.default_rng(0).standard_normal((size, size, channels)))
-        seconds, _ = timed(lambda: model.show().close())  # closed views stop listening
+        seconds, _ = timed(lambda: model.show().close())  # noqa: B023 (run at once); closed views stop listening
         view = model.show()  # one live view, so that messages are counted for one view
         lm = view.scene.layers["dw"]
         MESSAGES.clear()

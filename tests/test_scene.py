@@ -2,8 +2,8 @@
 
 import ipywidgets
 import numpy as np
-import pythreejs as p3
 import pytest
+import pythreejs as p3
 from ipywidgets.widgets.widget import _remove_buffers
 
 import tspwidget as tsp

@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pythreejs as p3
-import pytest
 from ipywidgets.widgets.widget import _remove_buffers
 
 import tspwidget as tsp

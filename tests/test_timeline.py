@@ -51,7 +51,6 @@ def test_the_slider_starts_at_the_models_epoch_and_swaps_in_place(view, digits, 
         # No rebuild: the very same objects, only atlases re-sent (at most one per drawn layer).
         assert all(objects[n] == (lm.mesh, lm.texture, lm.mesh.material) for n, lm in view.scene.layers.items())
         assert view.scene.group.children == group
-        texture_ids = {lm.texture.model_id for lm in view.scene.layers.values()}
         scene_msgs = [m for m in sent if m[0] == "comm_msg" and m[2]]
         assert len(scene_msgs) <= len(view.scene.layers)
         assert all(len(m[2]) == 1 for m in scene_msgs)

@@ -8,11 +8,11 @@
 """
 
 from . import datasets, layers
-from .io import load
-from .io._torch import from_torch  # imports torch only when called
 from .core.layers import NotInitializedError
 from .core.model import Model, Sequential
 from .core.ops import conv_output_shape, conv_pads, depthwise_conv2d
+from .io import load
+from .io._torch import from_torch  # imports torch only when called
 
 __version__ = "0.1.0"
 __all__ = ["DepthwiseExplorer", "DrawingPad", "Timeline", "Model", "ModelView", "export_html", "NotInitializedError", "Sequential", "__version__",

@@ -14,8 +14,8 @@ import numpy as np
 import pythreejs as p3
 
 from .core import diagram as dg
-from .core import layout as geo
 from .core import kernels as kn
+from .core import layout as geo
 from .core import shaders, textures
 
 LINK_POINTS = 8  # at most this many points per drawn link (the controller routes them)

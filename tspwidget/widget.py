@@ -13,8 +13,7 @@ import numpy as np
 import traitlets as t
 
 from .controller import SceneController
-from .core import diagram
-from .core import inspect
+from .core import diagram, inspect
 from .core import model as core_model
 from .core._validation import as_choice, as_int
 from .core.colors import to_hex
@@ -23,7 +22,6 @@ from .core.layers.conv import DepthwiseConv2d
 from .core.textures import AGGREGATIONS, COLORMAPS, NORMALIZATIONS, colorbar_css
 from .panel import panel_html
 from .scene import Scene
-
 
 
 class Choice(t.Unicode):

@@ -71,7 +71,7 @@ class JupyterServer:
             except OSError:
                 if self.proc.poll() is not None or time.time() > deadline:
                     self.stop()
-                    raise RuntimeError(f"jupyter {app} did not start; see {self.log.name}")
+                    raise RuntimeError(f"jupyter {app} did not start; see {self.log.name}") from None
                 time.sleep(0.3)
 
     def url(self, notebook):

@@ -22,8 +22,20 @@ import pytest
 import tspwidget as tsp
 from tspwidget.datasets import DIGITS_EPOCHS
 
-from .harness import (ARTIFACTS, JupyterServer, controller, diff_fraction, free_port, image, new_page,
-                      open_notebook, run_cell, save, wait_idle, write_notebook)
+from .harness import (
+    ARTIFACTS,
+    JupyterServer,
+    controller,
+    diff_fraction,
+    free_port,
+    image,
+    new_page,
+    open_notebook,
+    run_cell,
+    save,
+    wait_idle,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -314,7 +326,7 @@ def voila_pad(tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"voila did not start; see {log.name}")
+                raise RuntimeError(f"voila did not start; see {log.name}") from None
             time.sleep(0.3)
     server = JupyterServer.__new__(JupyterServer)  # only its event reading
     server.events = events

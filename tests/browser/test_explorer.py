@@ -5,8 +5,18 @@ import time
 
 import pytest
 
-from .harness import (diff_fraction, image, new_page, open_notebook, our_console, run_cell, save, wait_idle,
-                      wait_status, write_notebook)
+from .harness import (
+    diff_fraction,
+    image,
+    new_page,
+    open_notebook,
+    our_console,
+    run_cell,
+    save,
+    wait_idle,
+    wait_status,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,20 @@ import time
 import numpy as np
 import pytest
 
-from .harness import (ARTIFACTS, controller, diff_fraction, image, lit_fraction, new_page, open_notebook, our_console,
-                      run_cell, save, wait_idle, wait_status)
+from .harness import (
+    ARTIFACTS,
+    controller,
+    diff_fraction,
+    image,
+    lit_fraction,
+    new_page,
+    open_notebook,
+    our_console,
+    run_cell,
+    save,
+    wait_idle,
+    wait_status,
+)
 
 pytestmark = pytest.mark.browser
 

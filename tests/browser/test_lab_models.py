@@ -10,8 +10,20 @@ import time
 
 import pytest
 
-from .harness import (ARTIFACTS, controller, diff_fraction, lit_fraction, new_page, open_notebook, our_console,
-                      run_cell, save, wait_idle, wait_status, write_notebook)
+from .harness import (
+    ARTIFACTS,
+    controller,
+    diff_fraction,
+    lit_fraction,
+    new_page,
+    open_notebook,
+    our_console,
+    run_cell,
+    save,
+    wait_idle,
+    wait_status,
+    write_notebook,
+)
 from .test_lab import canvas_box, canvas_shot, label_rects, overlap
 
 pytestmark = pytest.mark.browser

@@ -5,8 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from .harness import (ARTIFACTS, JupyterServer, controller, image, lit_fraction, new_page, open_notebook,
-                      our_console, save)
+from .harness import (
+    ARTIFACTS,
+    JupyterServer,
+    controller,
+    image,
+    lit_fraction,
+    new_page,
+    open_notebook,
+    our_console,
+    save,
+)
 
 pytestmark = pytest.mark.browser
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"

@@ -53,8 +53,8 @@ def _page(tmp_path, name, model, *, open_layers=(), ratio=1.0, camera, target=(0
     from ipywidgets.embed import embed_data
 
     from tspwidget import scene as sc
-    from tspwidget.export import widget_state
     from tspwidget.core import layout as geo
+    from tspwidget.export import widget_state
 
     unit = geo.model_unit([(12, 12, 3)])
     options = {"aggregation": "max", "normalize": "map", "colormap": "layer", "projector": False}

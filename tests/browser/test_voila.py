@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import diff_fraction, free_port, image, launch, lit_fraction, new_page, save
+from .harness import diff_fraction, free_port, image, lit_fraction, new_page, save
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_dashboard.ipynb"
@@ -36,7 +36,7 @@ def voila(tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"voila did not start; see {log.name}")
+                raise RuntimeError(f"voila did not start; see {log.name}") from None
             time.sleep(0.3)
     yield f"http://127.0.0.1:{port}/"
     proc.send_signal(signal.SIGTERM)

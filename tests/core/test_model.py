@@ -149,7 +149,7 @@ def test_adding_a_layer_after_init_asks_for_init_again():
     model.add(Conv2d(2, 1))
     assert not model.is_initialized
     with pytest.raises(NotInitializedError):
-        model.layers[1].output_shape
+        _ = model.layers[1].output_shape
     assert model.init().layers[-1].output_shape == (5, 4, 2)
 
 

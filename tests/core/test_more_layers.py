@@ -6,8 +6,21 @@ import pytest
 import tspwidget as tsp
 from tspwidget.core import conv2d
 from tspwidget.core.activations import ACTIVATIONS, activate, relu
-from tspwidget.layers import (Activation, Add, BatchNorm, Concatenate, Conv2d, Dense, Dropout,
-                              Flatten, GlobalPooling2d, Input3d, Padding2d, Reshape, Rescaling)
+from tspwidget.layers import (
+    Activation,
+    Add,
+    BatchNorm,
+    Concatenate,
+    Conv2d,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalPooling2d,
+    Input3d,
+    Padding2d,
+    Rescaling,
+    Reshape,
+)
 
 from . import reference
 

@@ -85,7 +85,7 @@ def output_size_steps(input_hw, kernel_size, *, strides=1, padding="valid", dila
 
     Raises the same ValueError as the op when "valid" leaves no output.
     """
-    from ._validation import as_pair, as_padding
+    from ._validation import as_padding, as_pair
 
     kernel_size, strides = as_pair(kernel_size, "kernel_size"), as_pair(strides, "strides")
     dilation, padding = as_pair(dilation, "dilation"), as_padding(padding)

@@ -16,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from ._validation import as_float_array, as_int, as_pair, as_padding
+from ._validation import as_float_array, as_int, as_padding, as_pair
 
 __all__ = ["conv_output_shape", "conv_pads", "depthwise_conv2d", "conv2d", "pool2d"]
 

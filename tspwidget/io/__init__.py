@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ._convert import (SUPPORTED, ModelFileError, assign_weights, build_model, check_stored_shapes,
-                       normalize_role)
+from ._convert import SUPPORTED, ModelFileError, assign_weights, build_model, check_stored_shapes, normalize_role
 from ._readers import _snake, read
 
 __all__ = ["SUPPORTED", "ModelFileError", "load", "load_weights"]

@@ -253,7 +253,7 @@ class _Converter(LayerOps):
         args = [sym.indices() if isinstance(v, Sym) else v for v in ins]
         results = fold.run(node.op_type, args, attrs, len(node.output))
         outs = []
-        for name, idx in zip(node.output, results):
+        for _name, idx in zip(node.output, results):
             new = Sym(sym.layer, tuple(idx.shape), sym.our, idx)
             if len(idx.shape) in (2, 4) and idx.shape[0] == 1 and ours(
                     new.shape, self.where) == sym.our and np.array_equal(

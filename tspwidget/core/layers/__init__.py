@@ -2,7 +2,7 @@
 
 from .affine import ChannelAffine
 from .base import Layer, NotInitializedError
-from .conv import Conv2d, DepthwiseConv2d, DepthwiseConv2D
+from .conv import Conv2d, DepthwiseConv2D, DepthwiseConv2d
 from .deconv import Conv2dTranspose
 from .elementwise import Activation, BatchNorm, Dropout, Padding2d, Rescaling
 from .flat import Dense, Flatten, GlobalPooling2d, Reshape

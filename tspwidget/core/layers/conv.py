@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_int, as_pair, as_padding, as_shape
+from .._validation import as_int, as_padding, as_pair, as_shape
 from ..activations import activate, as_activation
 from ..ops import conv2d, conv_output_shape, depthwise_conv2d
 from .base import KernelBias, Layer, _registry, as_weights, require_image, visual_options
