@@ -15,6 +15,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .core import textures
+from .core.diagram import drawn_input
 
 LETTERS = "ABC"
 SIZE_PX = 112  # each candidate's side on screen: big enough to compare in a classroom
@@ -86,8 +87,7 @@ class Quiz(widgets.VBox):
             button.on_click(lambda _, i=i: self.answer(i))
         source = ""
         if hasattr(layer, "source_channel") and layer.inbound_layers:
-            inbound = layer.inbound_layers[0].name  # a folded activation is drawn as its conv
-            drawn = view.scene.diagram.owner.get(inbound) or inbound
+            drawn = drawn_input(view.scene.diagram, layer) or layer.inbound_layers[0].name
             source = f" (made from {html.escape(drawn)} channel {layer.source_channel(self.channel)})"
         self.prompt = widgets.HTML(f"<b>Predict:</b> which picture is map {self.channel} of "
                                    f"<b>{html.escape(layer.name)}</b>{source}?")

@@ -414,7 +414,7 @@ class Scene:
                                "grid_cols": int(at.grid_cols), "aggregate": int(lay.channels)}}
             source = getattr(lm.layer, "source_channel", None)
             if source is not None and lm.layer.inbound_layers:
-                src = self.diagram.owner.get(lm.layer.inbound_layers[0].name)
+                src = dg.drawn_input(self.diagram, lm.layer)
                 if src in index:
                     entry["source"] = {"node": index[src], "group": int(lm.layer.channel_group)}
             out.append(entry)

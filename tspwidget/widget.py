@@ -423,7 +423,7 @@ class ModelView(widgets.VBox):
                                    use_bias=layer.use_bias)
         self.panel.value = panel_html(breakdown, costs)
         self.panel.layout.display = None
-        source = self.scene.diagram.owner.get(layer.inbound_layers[0].name)
+        source = diagram.drawn_input(self.scene.diagram, layer)
         if source is not None:
             self.scene.highlight(source, breakdown["input_channel"], breakdown["input_rows"],
                                  breakdown["input_cols"])

@@ -59,3 +59,41 @@ def test_selected_reports_the_folded_outputs(v2):
     assert "bn_Conv1" in unfolded.scene.layers
     view.close()
     unfolded.close()
+
+
+def _resnet_like():
+    from tspwidget.layers import Activation, Add, Conv2d, DepthwiseConv2d, Input3d, Padding2d
+
+    x = Input3d(shape=(8, 8, 4), name="x")
+    pad = Padding2d(1, name="pad").apply(x)  # only feeds dw: drawn inside dw
+    dw = DepthwiseConv2d(3, name="dw").apply(pad)
+    pw = Conv2d(4, 1, name="pw").apply(dw)
+    add = Add(name="add").apply([x, pw])
+    relu = Activation("relu", name="relu").apply(add)  # after the sum: drawn inside add
+    shared = Padding2d(1, name="shared").apply(x)  # feeds two layers: drawn on its own
+    a = Conv2d(2, 3, name="a").apply(shared)
+    b = Conv2d(2, 3, name="b").apply(shared)
+    model = tsp.Model(x, [relu, a, b]).init(seed=0)
+    model.predict(np.random.default_rng(1).random((8, 8, 4)).astype(np.float32))
+    return model
+
+
+def test_a_padding_joins_the_convolution_it_feeds_and_an_add_its_activation():
+    model = _resnet_like()
+    dia = diagram.build(model)
+    names = [layer.name for layer in dia.layers]
+    assert sorted(names) == sorted(["x", "dw", "pw", "add", "shared", "a", "b"])
+    assert [f.name for f in dia.folded["dw"]] == ["pad"] and [f.name for f in dia.folded["add"]] == ["relu"]
+    assert dia.owner["pad"] == "dw" and dia.owner["relu"] == "add"
+    dw = model.get_layer("dw")
+    assert diagram.drawn_input(dia, dw) == "x"  # looks through its own padding
+    assert dia.inputs[names.index("dw")] == (names.index("x"),)
+    assert dia.inputs[names.index("add")] == (names.index("x"), names.index("pw"))
+    label = diagram.label_text(dw, dia.folded["dw"])
+    assert "+pad" in label and label.endswith("· 8x8x4")  # the convolution's shape, not the padded one
+    assert diagram.folded_values(dia, "dw", 0, 1, 1) == {}  # the padding's values have another shape
+    assert set(diagram.folded_values(dia, "add", 2, 3, 3)) == {"relu"}
+    everything = diagram.build(model, fold=False)
+    assert len(everything.layers) == len(model.layers)
+    hidden = diagram.build(model, hide=["dw"])  # a hidden host takes no padding
+    assert "pad" in [layer.name for layer in hidden.layers]

@@ -26,6 +26,7 @@ class Add(_Merge):
     """Elementwise sum of inputs of the same shape (residual connections)."""
 
     layer_type = "Add"
+    fold_host = True  # ResNet's activation after the sum is drawn inside its node
     _name_prefix = "add"
 
     def __init__(self, **options):
