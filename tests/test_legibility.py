@@ -1,6 +1,6 @@
 """Legible at every size, checked on geometry (``view.boxes()`` / ``view.screen_boxes()``):
 for the quickstart model, the shipped MobileNet file, MobileNetV2, a 60-layer Sequential model
-and a PyTorch ResNet18 read from ONNX, at 800x500 and in projector mode, with each layer opened in turn and all of them open,
+and two PyTorch models read from ONNX (ResNet18, MobileNetV2), at 800x500 and in projector mode, with each layer opened in turn and all of them open,
 no two layers' maps overlap on screen, no label overlaps another label or any map, and labels
 are at least 11 px high at the default camera (when everything is closed: 13 px, projector 20)
 whenever at most one layer is open. (With every layer of a deep model open at once, the model is
@@ -41,8 +41,9 @@ MODELS = {
     "mobilenet_file": lambda: tsp.load(ROOT / "notebooks" / "models" / "mobilenet_v1_alpha025_96.keras"),
     "sixty_layers": sixty_layers,
     "mobilenet_v2": lambda: tsp.load(ROOT / "tests" / "fixtures" / "models" / "mobilenet_v2.keras"),
-    # A PyTorch model through ONNX: torch's module names, Pad nodes, residual Adds with their ReLU.
+    # PyTorch models through ONNX: torch's module names, Pad nodes, residual Adds with their ReLU.
     "resnet18_onnx": lambda: tsp.load(ROOT / "tests" / "fixtures" / "onnx" / "resnet18.onnx"),
+    "mobilenet_v2_onnx": lambda: tsp.load(ROOT / "notebooks" / "models" / "mobilenet_v2_64.onnx"),
 }
 
 
@@ -92,7 +93,8 @@ def test_nothing_overlaps_whatever_is_open(model, projector):
     first = view.scene.screen_boxes(closed)
     goal = 20 if projector else 13
     # The goal where it fits (deep models on a projector get the largest size that fits).
-    least = {"quickstart": goal, "mobilenet_v2": 11.0, "resnet18_onnx": 11.0}.get(name, 13.0 if projector else goal)
+    least = {"quickstart": goal, "mobilenet_v2": 11.0, "resnet18_onnx": 11.0,
+             "mobilenet_v2_onnx": 11.0}.get(name, 13.0 if projector else goal)
     assert min(b["label_px"] for b in first.values()) >= least * 0.99
     # The default camera shows everything and fills most of the canvas.
     xs = [v for b in first.values() for k in ("maps", "label") for v in (b[k][0], b[k][2])]

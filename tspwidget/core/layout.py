@@ -270,7 +270,7 @@ LABEL_PX = 13.0  # label height on screen at the default camera (projector: PROJ
 PROJECTOR_PX = 20.0
 MIN_LABEL_PX = 11.0
 FIT_TOLERANCE = 0.005
-MAX_LABEL_GROWTH = 6.0  # labels grow at most this much when layers open (then they get smaller)
+MAX_LABEL_GROWTH = 12.0  # labels grow at most this much when layers open (then they get smaller)
 
 
 @dataclass(frozen=True)
