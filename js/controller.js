@@ -275,14 +275,14 @@ class Controller {
     return frame(ext, p.aspect, elevation, p.fov, this.C.FRAME_MARGIN);
   }
 
-  // Bring the picture to what the traits say, from wherever the animations are now: the last
-  // request wins, and a reversal mid-way starts from the current frame (no jump).
   // Between a rebuild's close of the old meshes and the arrival of the new ones (``reload``)
   // there is nothing to animate; ``rebuildState`` then jumps to what the traits say.
   get between() {
     return this.meshModels.length !== this.plan.nodes.length || this.meshModels.some((mm) => !mm.obj);
   }
 
+  // Bring the picture to what the traits say, from wherever the animations are now: the last
+  // request wins, and a reversal mid-way starts from the current frame (no jump).
   sync() {
     if (this.between) return;
     const now = performance.now(), m = this.model, plan = this.plan, anime = m.get("anime");
@@ -323,6 +323,7 @@ class Controller {
   }
 
   schedule() {
+    this.busy = true;  // a trait changed: not idle before sync() and its frames have run
     if (this.syncQueued) return;
     this.syncQueued = true;
     Promise.resolve().then(() => { this.syncQueued = false; this.sync(); });
@@ -337,6 +338,7 @@ class Controller {
   }
 
   requestFrame() {
+    this.busy = true;  // until the frame says otherwise: a change is on its way to the screen
     if (this.frameRequested) return;
     this.frameRequested = true;
     requestAnimationFrame(() => { this.frameRequested = false; this.step(); });
@@ -532,7 +534,8 @@ class Controller {
 }
 
 // A depthwise layer's kernels (scene.KernelMesh, a child named "kernels") open and close with its
-// maps: scaled about the layer's centre by the morph influence (never exactly 0: singular matrix).
+// maps: scaled about the layer's centre by the morph influence (never below core/kernels.py's
+// FOLDED, 1e-4: a zero scale would make a singular matrix).
 function foldKernels(obj, inf) {
   for (const child of obj.children) if (child.name === "kernels") child.scale.setScalar(Math.max(inf, 1e-4));
 }

@@ -131,9 +131,7 @@ class LayerMesh:
         reads a neighbour), the button's square at u in [2, 3], the side faces at u = -1 - face
         with v = 0 at the top edge (``core.shaders`` reads these)."""
         at = self.atlas_layout
-        H, W = at.shape
-        inset = np.array([1, 1, -1, -1]) * 0.02 * np.array([1 / W, 1 / H, 1 / W, 1 / H])
-        rects = np.concatenate([at.map_rects, [at.aggregate_rect]]) + inset
+        rects = _inside(np.concatenate([at.map_rects, [at.aggregate_rect]]), at.shape)
         sides = np.zeros((4, 6, 2), np.float32)
         sides[:, :, 0] = -1.0 - np.arange(4)[:, None]
         sides[:, :, 1] = [0, 0, 1, 0, 1, 1]
@@ -175,12 +173,13 @@ class LayerMesh:
     # ------------------------------------------------------------------ updates
     def refresh_texture(self):
         """Re-send the atlas if anything in it changed (values, normalisation, aggregation, or
-        the palette rows: colour, colormap)."""
+        the palette rows: colour, colormap), and the kernels' colours; True if anything was sent."""
         atlas = self._atlas()
-        if not np.array_equal(atlas, self.texture.data):
+        changed = not np.array_equal(atlas, self.texture.data)
+        if changed:
             self.texture.data = atlas
-        if self.kernels is not None:
-            self.kernels.refresh()
+        kernels = self.kernels is not None and self.kernels.refresh()
+        return changed or kernels
 
     def refresh_geometry(self, unit):
         """Re-lay the quads after a close-button change (same number of quads)."""
@@ -192,6 +191,13 @@ class LayerMesh:
     def locate(self, status, x, z):
         """What a point ``(x, z)`` of this layer's plane falls on (``LayerLayout.locate``)."""
         return self.layout.locate(status, x, z)
+
+
+def _inside(rects, shape):
+    """Atlas rectangles moved a hair inside their cells (2% of a texel of an atlas of ``shape``
+    rows x cols): nearest sampling then never reads a neighbour."""
+    H, W = shape[:2]
+    return np.asarray(rects, float) + np.array([1, 1, -1, -1]) * 0.02 * np.array([1 / W, 1 / H, 1 / W, 1 / H])
 
 
 def _four_corners(vertices):
@@ -240,10 +246,8 @@ class KernelMesh:
         kernels = kn.per_output_channel(layer.kernel)
         atlas, rects = kn.kernel_atlas(kernels)
         centers, size, self.right = kn.kernel_grid(layout, kernels.shape[1:])
-        H, W = atlas.shape[:2]
-        inset = np.array([1, 1, -1, -1]) * 0.02 * np.array([1 / W, 1 / H, 1 / W, 1 / H])
         self.attr_position = p3.BufferAttribute(array=_four_corners(geo.quad_corners(centers, size, y=_EPS)))
-        self.attr_uv = p3.BufferAttribute(array=_four_corners(geo.quad_uvs(rects + inset)))
+        self.attr_uv = p3.BufferAttribute(array=_four_corners(geo.quad_uvs(_inside(rects, atlas.shape))))
         self.attr_index = p3.BufferAttribute(array=_quad_index(len(kernels)))
         self.texture = p3.DataTexture(data=atlas, format="RGBAFormat", type="UnsignedByteType",
                                       magFilter="NearestFilter", minFilter="NearestFilter")
@@ -267,10 +271,12 @@ class KernelMesh:
                 mesh.geometry, mesh)
 
     def refresh(self):
-        """Re-send the colours if the weights changed (a checkpoint swapped in)."""
+        """Re-send the colours if the weights changed (a checkpoint swapped in); True if sent."""
         atlas, _ = kn.kernel_atlas(kn.per_output_channel(self.layer.kernel))
-        if not np.array_equal(atlas, self.texture.data):
-            self.texture.data = atlas
+        if np.array_equal(atlas, self.texture.data):
+            return False
+        self.texture.data = atlas
+        return True
 
 
 class Scene:
@@ -337,10 +343,10 @@ class Scene:
         return geo.make_plan(nodes, width=self.width, height=self.height,
                              open_flags=self.open_flags(), label_px_goal=goal)
 
-    def adopt(self, model):
-        """Draw ``model`` with the meshes already built, if its drawn layers have the same names,
-        shapes and grouping as the current ones (new maps and labels, no new widget models);
-        returns False, changing nothing, if it does not fit."""
+    def show_model(self, model):
+        """Draw ``model`` instead: on the meshes already built if its drawn layers have the same
+        names, shapes and grouping (new maps and labels, no new widget models; returns True),
+        else on new ones (``build``; returns False)."""
         dia = dg.build(model, hide=self.hide, fold=self.fold)
         old = list(self.layers.values())
         fits = len(dia.layers) == len(old) and all(
@@ -349,9 +355,11 @@ class Scene:
             and hasattr(layer, "kernel") == hasattr(lm.layer, "kernel")
             and (lm.kernels is None or layer.kernel.shape == lm.layer.kernel.shape)
             for layer, lm in zip(dia.layers, old))
+        self.model = model
         if not fits:
+            self.build()
             return False
-        self.model, self.diagram = model, dia
+        self.diagram = dia
         for layer, lm in zip(dia.layers, old):
             lm.layer, lm.folded = layer, tuple(dia.folded.get(layer.name, ()))
             if lm.kernels is not None:
@@ -364,9 +372,10 @@ class Scene:
     def set_options(self, **changes):
         """Change drawing options: ``aggregation``, ``normalize``, ``colormap`` (then refresh the
         textures), ``projector`` or ``kernels`` (a set of layer names; then ``build()``)."""
-        unknown = sorted(set(changes) - {"aggregation", "normalize", "colormap", "projector", "kernels"})
+        allowed = ("aggregation", "normalize", "colormap", "projector", "kernels")
+        unknown = sorted(set(changes) - set(allowed))
         if unknown:
-            raise KeyError(f"unknown scene options {unknown}")
+            raise KeyError(f"scene options {unknown} do not exist; the options are {list(allowed)}")
         self.options.update(changes)
 
     def hide_maps(self, name, hidden):
@@ -412,8 +421,7 @@ class Scene:
                      "button_visible": bool(lay.button_visible and lay.channels > 1),
                      "atlas": {"shape": [int(v) for v in at.shape], "cell": [int(v) for v in at.cell],
                                "grid_cols": int(at.grid_cols), "aggregate": int(lay.channels)}}
-            source = getattr(lm.layer, "source_channel", None)
-            if source is not None and lm.layer.inbound_layers:
+            if hasattr(lm.layer, "source_channel") and lm.layer.inbound_layers:  # depthwise
                 src = dg.drawn_input(self.diagram, lm.layer)
                 if src in index:
                     entry["source"] = {"node": index[src], "group": int(lm.layer.channel_group)}

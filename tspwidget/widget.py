@@ -284,18 +284,11 @@ class ModelView(widgets.VBox):
         elif event == "predict":
             self._refresh_textures()
         elif event == "weights":  # new weights, maybe no input yet: the kernels still follow
-            for lm in self.scene.layers.values():
-                if lm.kernels is not None:
-                    lm.kernels.refresh()
-            self._request_frame()
+            if any([lm.kernels.refresh() for lm in self.scene.layers.values() if lm.kernels is not None]):
+                self._request_frame()
 
     def _refresh_textures(self):
-        changed = False
-        for lm in self.scene.layers.values():
-            before = lm.texture.data
-            lm.refresh_texture()
-            changed = changed or lm.texture.data is not before
-        if changed:
+        if any([lm.refresh_texture() for lm in self.scene.layers.values()]):  # every one refreshed
             self._request_frame()
 
     def _request_frame(self):
@@ -489,9 +482,7 @@ class ModelView(widgets.VBox):
         self._outlined_by = None
         self.panel.layout.display = "none"
         self.model = model
-        if not self.scene.adopt(model):
-            self.scene.model = model
-            self.scene.build()
+        self.scene.show_model(model)
         model.add_observer(self._on_model_change)
         self._watch_layers()
         self._push_scene()

@@ -6,6 +6,7 @@ to the file named by ``TSP_EVENTS``; tests read that file instead of scraping th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -79,17 +80,7 @@ class JupyterServer:
         return f"http://127.0.0.1:{self.port}/{path}/{notebook}"
 
     def stop(self):
-        # SIGTERM lets the server shut its kernels down; then make sure via the process group.
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        stop_process(self.proc)
         self.log.close()
 
     # ------------------------------------------------------------------ events from the kernel
@@ -106,6 +97,47 @@ class JupyterServer:
                     return event
             page.wait_for_timeout(100)
         raise AssertionError(f"no {kind!r} event within {timeout}s; events: {self.read_events()[-5:]}")
+
+
+def stop_process(proc):
+    """SIGTERM lets a server shut its kernels down; then make sure through the process group."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@contextlib.contextmanager
+def voila_server(notebook, home, **env):
+    """Voila serving ``notebook`` on a free port, settings under ``home``; yields its URL."""
+    notebook, home, port = Path(notebook), Path(home), free_port()
+    bin_dir = Path(sys.executable).parent
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", **env)
+    log = open(home / "voila.log", "w")
+    proc = subprocess.Popen([str(bin_dir / "voila"), str(notebook), "--no-browser", f"--port={port}",
+                             "--Voila.ip=127.0.0.1"], stdout=log, stderr=subprocess.STDOUT, env=env,
+                            cwd=notebook.parent, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while True:  # probe the port only: a GET / would run the notebook an extra time
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"voila did not start; see {log.name}") from None
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        stop_process(proc)
+        log.close()
 
 
 def write_notebook(path, cells):

@@ -8,13 +8,7 @@ slider is moved with the keyboard and the same checks run against checkpoint 0.
 Screenshots: tests/artifacts/browser/pad-*.png.
 """
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,12 +21,12 @@ from .harness import (
     JupyterServer,
     controller,
     diff_fraction,
-    free_port,
     image,
     new_page,
     open_notebook,
     run_cell,
     save,
+    voila_server,
     wait_idle,
     write_notebook,
 )
@@ -312,35 +306,11 @@ def voila_pad(tmp_path_factory):
     """Voila serving a notebook of SETUP alone; its kernel logs to TSP_EVENTS like Lab's."""
     home = tmp_path_factory.mktemp("voila-pad")
     write_notebook(home / "pad.ipynb", [SETUP])
-    port, events = free_port(), home / "events.jsonl"
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               TSP_EVENTS=str(events), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    log = open(home / "voila.log", "w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "voila"), str(home / "pad.ipynb"), "--no-browser",
-                             f"--port={port}", "--Voila.ip=127.0.0.1"], stdout=log, stderr=subprocess.STDOUT,
-                            env=env, cwd=home, start_new_session=True)
-    deadline = time.time() + 60
-    while True:  # probe the port only: a GET / would run the notebook an extra time
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"voila did not start; see {log.name}") from None
-            time.sleep(0.3)
-    server = JupyterServer.__new__(JupyterServer)  # only its event reading
-    server.events = events
-    yield f"http://127.0.0.1:{port}/", server
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    log.close()
+    events = home / "events.jsonl"
+    with voila_server(home / "pad.ipynb", home, TSP_EVENTS=str(events)) as url:
+        server = JupyterServer.__new__(JupyterServer)  # only its event reading
+        server.events = events
+        yield url, server
 
 
 def test_the_pad_works_in_voila(voila_pad, browser):

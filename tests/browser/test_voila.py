@@ -1,17 +1,11 @@
 """The dashboard notebook under Voila: renders, and clicks open and close with animations once the
 page is connected (nothing depends on messages sent before the page existed)."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from .harness import diff_fraction, free_port, image, lit_fraction, new_page, save
+from .harness import diff_fraction, image, lit_fraction, new_page, save, voila_server
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_dashboard.ipynb"
@@ -19,36 +13,8 @@ NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_dashboard.ipy
 
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory):
-    port = free_port()
-    home = tmp_path_factory.mktemp("voila")
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    log = open(home / "voila.log", "w")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "voila"), str(NOTEBOOK), "--no-browser",
-         f"--port={port}", "--Voila.ip=127.0.0.1"],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=NOTEBOOK.parent, start_new_session=True)
-    deadline = time.time() + 60
-    while True:  # probe the port only: a GET / would run the notebook an extra time
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"voila did not start; see {log.name}") from None
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}/"
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    log.close()
+    with voila_server(NOTEBOOK, tmp_path_factory.mktemp("voila")) as url:
+        yield url
 
 
 def test_dashboard_renders_and_clicks_animate(voila, browser):

@@ -360,10 +360,7 @@ def _slack(elevation, fov=FOV):
 def label_offset(footprint, label_h, aspect):
     """x of a label's left end from its node's origin: past the maps' right edge, by a gap and
     by what perspective can add to the maps' near corners."""
-    x0, x1, z0, z1 = footprint
-    ce = math.cos(math.radians(ELEVATION))
-    near = math.tan(math.radians(FOV) / 2) * aspect * ce * (z1 - z0) / 2
-    return x1 + LABEL_GAP * label_h + near
+    return float(_label_offsets(np.asarray([footprint], float), label_h, aspect)[0])
 
 
 def _label_offsets(feet, label_h, aspect):
@@ -432,11 +429,10 @@ def _arrange(plan, open_flags, h):
     feet = np.array([node.opened if open_flags[i] else node.closed
                      for i, node in enumerate(plan.nodes)], float).reshape(n, 4)
     label_w = np.array([len(plan.label(i)) * CHAR_WIDTH * h for i in range(n)])
-    left = feet[:, 0]
+    left = feet[:, 0].tolist()
     right = (_label_offsets(feet, h, plan.aspect) + label_w).tolist()
     home_up, home_down = (b.tolist() for b in _all_bands(feet, h, se, ce, slack))
     focus_up, focus_down = (b.tolist() for b in _all_bands(feet, h, sf, cf, focus_slack))
-    left = left.tolist()
     by_level = {}
     for i, node in enumerate(plan.nodes):
         by_level.setdefault(node.level, []).append(i)
