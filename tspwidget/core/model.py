@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from . import inference
 from ._validation import as_float_array, as_int, as_positive_number
 from .colors import to_hex
 from .events import Observable
@@ -57,6 +58,7 @@ class _BaseModel(Observable):
         self._inputs = []
         self._outputs = []
         self._initialized = False
+        self._plan = None  # predict's fused steps (core/inference.py), made at the first predict
 
     def __repr__(self):
         state = "initialised" if self._initialized else "not initialised"
@@ -197,6 +199,7 @@ class _BaseModel(Observable):
 
     def _invalidate(self):
         self._initialized = False
+        self._plan = None
         for layer in self._layers:
             layer._unbuild()
 
@@ -275,26 +278,46 @@ class _BaseModel(Observable):
                              f"samples), got shapes {shapes}.")
         return batches, batched.pop()
 
-    def predict(self, x):
+    def predict(self, x, *, fuse=True):
         """Run the model on one sample ``(h, w, c)`` or a batch ``(N, h, w, c)``.
 
         Returns the output with the same batch-ness (a list for several outputs) and fills every
         layer's ``neural_value`` with its output for the first sample. ``x`` is not modified.
+        With ``fuse`` (the default) BatchNorm is folded into the convolution before it and
+        activations run in place (see ``core/inference.py``); the layers inside such a chain get
+        their values unfused, when first asked for. ``fuse=False`` runs every layer as it is.
         """
         if not self._initialized:
             raise NotInitializedError(
                 f"model {self.name!r} is not initialised: call model.init() before predict()."
             )
+        if not isinstance(fuse, bool):
+            raise TypeError(f"`fuse` must be True or False, got {fuse!r}.")
         batches, batched = self._split_inputs(x)
         values = dict(zip((id(layer) for layer in self._inputs), batches))
+        for step in self._steps(fuse):
+            values[id(step.output)] = step.run(values)
+        single = batches[0].shape[0] == 1
         for layer in self._layers:
-            if not layer.is_input:
-                values[id(layer)] = layer._forward([values[id(p)] for p in layer._inbound])
-        for layer in self._layers:
-            layer._neural_value = np.array(values[id(layer)][0])  # own copy: never the user's array
+            value = values.get(id(layer))
+            if value is None:
+                layer._defer_value()
+            elif single and not layer.is_input:
+                view = value[0]  # ours alone: a read-only view saves copying every layer
+                view.flags.writeable = False
+                layer._set_value(view)
+            else:
+                layer._set_value(np.array(value[0]))  # own copy: never the user's array
         results = [values[id(layer)] if batched else values[id(layer)][0] for layer in self._outputs]
         self._notify("predict", None, None)
         return results[0] if len(results) == 1 else results
+
+    def _steps(self, fuse):
+        if not fuse:
+            return [inference.Step(layer) for layer in self._layers if not layer.is_input]
+        if self._plan is None:
+            self._plan = inference.plan(self._layers, self._outputs)
+        return self._plan
 
     # ------------------------------------------------------------------ display
     def show(self, **options):

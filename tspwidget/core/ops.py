@@ -317,16 +317,32 @@ def depthwise_conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilati
     result = _prepare_out(out, (n, *out_hw, c * m), xb.dtype, batched)
     result_b = result if batched else result[None]
 
+    depthwise_batch(xb, kernel, bias, strides, dilation, pads, out_hw, result_b)
+    return result
+
+
+def explicit_out_hw(input_hw, kernel_hw, strides, dilation, pads):
+    """Output ``(rows, cols)`` of a window over an input padded by ``((top, bottom), (left, right))``."""
+    return tuple((input_hw[a] + sum(pads[a]) - (kernel_hw[a] - 1) * dilation[a] - 1) // strides[a] + 1
+                 for a in range(2))
+
+
+def depthwise_batch(xb, kernel, bias, strides, dilation, pads, out_hw, out):
+    """The engine under :func:`depthwise_conv2d`, for arguments already checked: ``xb`` a batch
+    ``(N, H, W, C)``, explicit ``pads``, ``out`` a C-contiguous ``(N, Ho, Wo, C*M)`` to fill.
+    Model.predict calls it directly with BatchNorm-folded weights and a padding layer's pads."""
+    n, h, w, c = xb.shape
+    kh, kw, _, m = kernel.shape
     key = (h, w, c, m, kh, kw, strides, dilation, pads, xb.dtype.str)
     plan = _plans.get(
         key, lambda: _Plan((h, w), c, m, (kh, kw), strides, dilation, pads, out_hw, xb.dtype)
     )
     plan.load_kernel(kernel)
     for i in range(n):
-        plan.run(xb[i], result_b[i])
+        plan.run(xb[i], out[i])
     if bias is not None:
-        result += bias
-    return result
+        out += bias
+    return out
 
 
 # --------------------------------------------------------------------------- standard conv, pooling
@@ -364,22 +380,54 @@ def conv2d(x, kernel, bias=None, *, strides=1, padding="valid", dilation=1, grou
     bias = _as_bias(bias, f, xb.dtype)
     strides, dilation = as_pair(strides, "strides"), as_pair(dilation, "dilation")
     rows, cols = _geometry((h, w), (kh, kw), strides, padding, dilation)
-    out_hw = (rows[0], cols[0])
-    xp = _pad(xb, (rows[1:], cols[1:]), 0)
-    result = np.zeros((n, *out_hw, f), xb.dtype)
-    fg = f // groups
-    for i in range(kh):
-        for j in range(kw):
-            tap = _tap(xp, i, j, out_hw, strides, dilation)
-            if groups == 1:
-                result += tap @ kernel[i, j]
-                continue
+    result = conv2d_batch(xb, kernel, bias, strides, dilation, (rows[1:], cols[1:]),
+                          (rows[0], cols[0]), groups)
+    return result if batched else result[0]
+
+
+def conv2d_batch(xb, kernel, bias, strides, dilation, pads, out_hw, groups=1):
+    """The engine under :func:`conv2d`, for arguments already checked: ``xb`` a batch
+    ``(N, H, W, C)``, explicit ``pads``. Model.predict calls it directly with folded weights.
+
+    Without groups, the taps' views are joined along the channels (im2col) while that matrix is
+    small, so BLAS does one product with a deep inner dimension (a 3x3 conv over 3 channels is
+    one 27-deep product, not nine 3-deep ones); larger ones add one product per tap through a
+    reused temporary. The bias is added in place.
+    """
+    kh, kw, cg, f = kernel.shape
+    xp = _pad(xb, pads, 0)
+    taps = [_tap(xp, i, j, out_hw, strides, dilation) for i in range(kh) for j in range(kw)]
+    if groups == 1:
+        if len(taps) == 1:
+            result = _product(taps[0], kernel[0, 0])
+        elif taps[0].size * len(taps) * taps[0].itemsize <= _IM2COL_BYTES:
+            result = _product(np.concatenate(taps, axis=-1), kernel.reshape(-1, f))
+        else:
+            result = _product(taps[0], kernel[0, 0])
+            scratch = np.empty_like(result)
+            for tap, k in zip(taps[1:], kernel.reshape(-1, cg, f)[1:]):
+                result += np.matmul(tap, k, out=scratch)
+    else:
+        result = np.zeros((xb.shape[0], *out_hw, f), xb.dtype)
+        fg = f // groups
+        for tap, k in zip(taps, kernel.reshape(-1, cg, f)):
             for g in range(groups):
-                result[..., g * fg:(g + 1) * fg] += (
-                    tap[..., g * cg:(g + 1) * cg] @ kernel[i, j, :, g * fg:(g + 1) * fg])
+                result[..., g * fg:(g + 1) * fg] += tap[..., g * cg:(g + 1) * cg] @ k[:, g * fg:(g + 1) * fg]
     if bias is not None:
         result += bias
-    return result if batched else result[0]
+    return result
+
+
+_IM2COL_BYTES = 64 * 2**20
+
+
+def _product(x, k):
+    """``x (N, H, W, K) @ k (K, F)``. numpy runs a 4-D matmul as one BLAS call per row of the
+    picture: faster than one big call on wide pictures (measured), much slower on narrow ones
+    (7x7: 2-6x), where one 2-D product over all positions is used instead."""
+    if x.shape[2] >= 16 or not x.flags.c_contiguous:
+        return np.matmul(x, k)
+    return np.matmul(x.reshape(-1, x.shape[3]), k).reshape(*x.shape[:3], k.shape[1])
 
 
 def pool2d(x, pool_size=2, *, strides=None, padding="valid", mode="max"):

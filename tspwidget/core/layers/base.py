@@ -160,6 +160,7 @@ class Layer(Observable):
         self._input_shape = None
         self._output_shape = None
         self._neural_value = None
+        self._deferred = None  # computes the neural value on first use (see core/inference.py)
 
     @classmethod
     def _auto_name(cls):
@@ -298,7 +299,20 @@ class Layer(Observable):
     @property
     def neural_value(self):
         """This layer's output for the sample on display (the first of the last batch predicted)."""
+        if self._deferred is not None:
+            compute, self._deferred = self._deferred, None
+            self._neural_value = compute()
         return self._neural_value
+
+    def _set_value(self, value):
+        self._neural_value, self._deferred = value, None
+
+    def _defer_value(self):
+        """After a fused predict: this layer's value is its own ``_forward`` of its inputs' values
+        (the first sample), computed when first asked for."""
+        def compute():
+            return self._forward([p.neural_value[None] for p in self._inbound])[0]
+        self._neural_value, self._deferred = None, compute
 
     @property
     def is_built(self):
@@ -306,7 +320,7 @@ class Layer(Observable):
 
     def _unbuild(self):
         """Forget everything ``init()`` derived (shapes, drawn weights, values)."""
-        self._input_shape = self._output_shape = self._neural_value = None
+        self._input_shape = self._output_shape = self._neural_value = self._deferred = None
 
     @property
     def is_spatial(self):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._validation import as_int, as_padding, as_pair, as_shape
 from ..activations import activate, as_activation
-from ..ops import conv2d, conv_output_shape, depthwise_conv2d
+from ..ops import conv2d_batch, conv_output_shape, conv_pads, depthwise_batch, explicit_out_hw
 from .base import KernelBias, Layer, _registry, as_weights, require_image, visual_options
 
 _CONV_ARGS = ("kernel_size", "strides", "padding", "dilation", "activation", "use_bias",
@@ -117,6 +117,27 @@ class _Conv(KernelBias, Layer):
         if not self.is_built:
             return None
         return int(np.prod(self._kernel_shape())) + (self._output_shape[2] if self.use_bias else 0)
+
+    def _forward(self, inputs):
+        return activate(self.run_linear(inputs[0], self._kernel, self._bias), self.activation)
+
+    def run_linear(self, xb, kernel, bias, pads=((0, 0), (0, 0))):
+        """This layer's convolution of the batch ``xb`` with ``kernel`` and ``bias`` (its own, or
+        folded ones), after extra zero ``pads`` (a padding layer folded in); no activation."""
+        padded = (xb.shape[1] + sum(pads[0]), xb.shape[2] + sum(pads[1]))
+        own = conv_pads(padded, self.kernel_size, strides=self.strides, padding=self.padding,
+                        dilation=self.dilation)
+        total = tuple((a + c, b + d) for (a, b), (c, d) in zip(pads, own))
+        out_hw = explicit_out_hw(xb.shape[1:3], self.kernel_size, self.strides, self.dilation, total)
+        return self._engine(xb, kernel.astype(xb.dtype, copy=False),
+                            None if bias is None else bias.astype(xb.dtype, copy=False), total, out_hw)
+
+    def folded_weights(self, scale, shift):
+        """Kernel and bias with ``y * scale + shift`` per output channel folded in (a BatchNorm
+        after this layer): float64 arithmetic, float32 results."""
+        kernel = self._kernel.astype(np.float64) * self._per_output(scale)
+        bias = shift if self._bias is None else self._bias * scale + shift
+        return kernel.astype(np.float32), np.asarray(bias).astype(np.float32)
 
     def _window_text(self):
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size or ("?", "?"), self.strides, self.dilation
@@ -266,10 +287,12 @@ class DepthwiseConv2d(_Conv):
         self._check_weights(self._kernel_shape(), out[2])
         return out
 
-    def _forward(self, inputs):
-        y = depthwise_conv2d(inputs[0], self._kernel, self._bias, strides=self.strides,
-                             padding=self.padding, dilation=self.dilation)
-        return activate(y, self.activation)
+    def _engine(self, xb, kernel, bias, pads, out_hw):
+        out = np.empty((xb.shape[0], *out_hw, kernel.shape[2] * kernel.shape[3]), xb.dtype)
+        return depthwise_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, out)
+
+    def _per_output(self, values):
+        return np.reshape(values, self._kernel.shape[2:])  # output channel c*M + m
 
     @property
     def config_text(self):
@@ -320,10 +343,12 @@ class Conv2d(_Conv):
         self._check_weights(self._kernel_shape(), self.filters)
         return self._out_shape(input_shape, self.filters)
 
-    def _forward(self, inputs):
-        y = conv2d(inputs[0], self._kernel, self._bias, strides=self.strides,
-                   padding=self.padding, dilation=self.dilation, groups=self.groups)
-        return activate(y, self.activation)
+    def _engine(self, xb, kernel, bias, pads, out_hw):
+        return conv2d_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, self.groups)
+
+    @staticmethod
+    def _per_output(values):
+        return values  # the kernel's last axis is the output channel
 
     @property
     def config_text(self):

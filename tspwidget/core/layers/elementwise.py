@@ -60,11 +60,20 @@ class Activation(_SameShape):
                              f"activation='relu', got activation={self.activation!r}.")
 
     def _forward(self, inputs):
-        x = inputs[0]
-        if self.activation == "relu":
-            return relu(x, max_value=self.max_value, negative_slope=self.negative_slope,
-                        threshold=self.threshold)
-        return activate(x.copy(), self.activation)
+        return self._apply(inputs[0], in_place=False)
+
+    def apply_in_place(self, x):
+        """The activation of ``x``, computed in ``x``'s own buffer where it can be (the result
+        is returned: some activations need a new array)."""
+        return self._apply(x, in_place=True)
+
+    def _apply(self, x, in_place):
+        if self.activation != "relu":
+            return activate(x if in_place else x.copy(), self.activation)
+        if self.negative_slope == 0 and self.threshold == 0:
+            return relu(x, max_value=self.max_value, out=x if in_place else None)
+        return relu(x, max_value=self.max_value, negative_slope=self.negative_slope,
+                    threshold=self.threshold)
 
     @property
     def config_text(self):
@@ -146,7 +155,8 @@ class BatchNorm(_SameShape):
         super()._unbuild()
         self._stats = None
 
-    def _forward(self, inputs):
+    def affine(self):
+        """``(scale, shift)`` per channel, float64: this layer is ``x * scale + shift``."""
         s = self._stats
         scale = 1.0 / np.sqrt(s["moving_variance"].astype(np.float64) + self.epsilon)
         if self.scale:
@@ -154,8 +164,18 @@ class BatchNorm(_SameShape):
         shift = -s["moving_mean"] * scale
         if self.center:
             shift = s["beta"] + shift
+        return scale, shift
+
+    def affine_weights(self):
+        """The arrays :meth:`affine` is computed from (they are replaced, never changed in place)."""
+        return tuple(self._stats.values())
+
+    def _forward(self, inputs):
+        scale, shift = self.affine()
         x = inputs[0]
-        return x * scale.astype(x.dtype) + shift.astype(x.dtype)
+        out = np.multiply(x, scale.astype(x.dtype))
+        out += shift.astype(x.dtype)
+        return out
 
     @property
     def param_count(self):

@@ -1,0 +1,112 @@
+"""How ``Model.predict`` runs a graph fast: BatchNorm folded into the convolution before it, the
+activations after a convolution (or an Add) computed in its output buffer, and a zero padding that
+feeds only a convolution done inside that convolution.
+
+A fused chain produces only its last layer's output; the layers inside it (padding, convolution,
+BatchNorm) get their values on demand, recomputed unfused from the first sample of their inputs
+(``Layer._defer``), so the view, the inspector and ``neural_value`` show exactly each layer's own
+output while a batch pays for one pass. The view asks for all of them, so an unfused pass
+(``fuse=False``) is what a predict made for display uses.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .activations import activate
+from .layers.conv import _Conv
+from .layers.elementwise import Activation, BatchNorm, Padding2d
+from .layers.merge import Add
+
+
+class Step:
+    """A layer run as it is."""
+
+    def __init__(self, layer):
+        self.layers = (layer,)
+        self.output = layer
+
+    def run(self, values):
+        return self.output._forward([values[id(p)] for p in self.output._inbound])
+
+
+class _Chain:
+    """[padding] -> convolution -> [BatchNorm] -> activations*, or Add -> activations*."""
+
+    def __init__(self, pad, head, bn, acts):
+        self.pad, self.head, self.bn, self.acts = pad, head, bn, acts
+        self.layers = tuple(x for x in (pad, head, bn) if x is not None) + tuple(acts)
+        self.output = self.layers[-1]
+        self._folded_from = self._folded = None
+
+    def _weights(self):
+        """The head's kernel and bias with the BatchNorm folded in, refolded only when a weight
+        array was replaced (arrays are read-only: replacing is the only way they change)."""
+        head, bn = self.head, self.bn
+        if bn is None:
+            return head._kernel, head._bias
+        source = (head._kernel, head._bias, *bn.affine_weights())
+        if self._folded_from is None or any(a is not b for a, b in zip(source, self._folded_from)):
+            self._folded = head.folded_weights(*bn.affine())
+            self._folded_from = source
+        return self._folded
+
+    def run(self, values):
+        head = self.head
+        if isinstance(head, Add):
+            y = head._forward([values[id(p)] for p in head._inbound])  # a new array
+        else:
+            first = self.pad if self.pad is not None else head
+            x = values[id(first._inbound[0])]
+            pads = self.pad.padding if self.pad is not None else ((0, 0), (0, 0))
+            y = head.run_linear(x, *self._weights(), pads)
+            if self.bn is None and head.activation != "linear":
+                y = activate(y, head.activation)  # in place
+        for act in self.acts:
+            y = act.apply_in_place(y)
+        return y
+
+
+def plan(layers, outputs):
+    """The steps that compute ``layers`` (in graph order); ``outputs`` must stay materialised."""
+    consumers = defaultdict(list)
+    for layer in layers:
+        for p in layer._inbound:
+            consumers[id(p)].append(layer)
+    kept = {id(layer) for layer in outputs}
+
+    def only_next(layer, kind):
+        """The one consumer of ``layer`` if it is a ``kind`` and ``layer`` need not be kept."""
+        after = consumers[id(layer)]
+        if len(after) == 1 and isinstance(after[0], kind) and id(layer) not in kept:
+            return after[0]
+        return None
+
+    steps, taken = [], set()
+    for layer in layers:
+        if id(layer) in taken or layer.is_input:
+            continue
+        chain = None
+        if isinstance(layer, Padding2d):
+            conv = only_next(layer, _Conv)
+            if conv is not None and len(conv._inbound) == 1:
+                chain = _grow(layer, conv, only_next)
+        elif isinstance(layer, (_Conv, Add)):
+            chain = _grow(None, layer, only_next)
+        step = chain if chain is not None else Step(layer)
+        taken.update(id(x) for x in step.layers)
+        steps.append(step)
+    return steps
+
+
+def _grow(pad, head, only_next):
+    bn = None
+    if isinstance(head, _Conv) and head.activation == "linear":
+        bn = only_next(head, BatchNorm)
+    acts, last = [], bn or head
+    while (act := only_next(last, Activation)) is not None:
+        acts.append(act)
+        last = act
+    if pad is None and bn is None and not acts and not isinstance(head, _Conv):
+        return None
+    return _Chain(pad, head, bn, acts)
