@@ -133,7 +133,7 @@ def predict_image(model, image, name="image"):
     if notes:
         warnings.warn(f"`{name}` of shape {np.shape(image)}: " + "; ".join(notes) + ".",
                       UserWarning, stacklevel=3)
-    return model.predict(x)
+    return model.predict(x, fuse=False)  # for display: every layer's value is wanted
 
 
 # ---------------------------------------------------------------------------------- the pad
@@ -252,7 +252,8 @@ class DrawingPad(anywidget.AnyWidget):
             x = np.repeat(x, 3, axis=2)
         self._blank = blank
         try:
-            self.model.predict(x)  # every view (and this pad) hears the "predict" event
+            # fuse=False: every view (and this pad) hears "predict" and reads every layer
+            self.model.predict(x, fuse=False)
         finally:
             self._blank = False
 

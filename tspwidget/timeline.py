@@ -139,7 +139,8 @@ class Timeline(widgets.VBox):
             model._notify("weights", None, None)  # kernel views and pads follow the weights
             current = [layer.neural_value for layer in model.inputs]
             if all(v is not None for v in current):
-                model.predict(current[0] if len(current) == 1 else current)  # views refresh
+                # views refresh and read every layer: an unfused pass computes each once
+                model.predict(current[0] if len(current) == 1 else current, fuse=False)
         self.caption.value = self._caption()
 
     def _caption(self):

@@ -1,0 +1,149 @@
+"""Model.predict's fused pass (core/inference.py) against the layer-by-layer pass."""
+
+import numpy as np
+import pytest
+
+import tspwidget as tsp
+from tspwidget.core import ops
+from tspwidget.layers import (
+    Activation,
+    Add,
+    BatchNorm,
+    Conv2d,
+    Dense,
+    DepthwiseConv2d,
+    Flatten,
+    GlobalPooling2d,
+    Input3d,
+    Padding2d,
+)
+
+
+def _bn(rng, c, name):
+    return BatchNorm(gamma=rng.uniform(0.5, 2, c), beta=rng.normal(size=c),
+                     moving_mean=rng.normal(size=c), moving_variance=rng.uniform(0.2, 3, c),
+                     epsilon=1e-5, name=name)
+
+
+def _block_model(outputs=("dense",)):
+    """An inverted-residual block in the shape PyTorch exports it: pad -> depthwise -> BN ->
+    ReLU6 -> 1x1 -> BN -> Add -> ReLU, then a 3x3 conv, pooling and a dense layer."""
+    rng = np.random.default_rng(3)
+    made = {}
+
+    def keep(layer):
+        made[layer.name] = layer
+        return layer
+
+    x = keep(Input3d(shape=(9, 11, 4), name="input"))
+    p = keep(Padding2d(((1, 1), (1, 1)), name="pad")).apply(x)
+    d = keep(DepthwiseConv2d(3, depth_multiplier=2, name="dw")).apply(p)
+    d = keep(_bn(rng, 8, "dw_bn")).apply(d)
+    d = keep(Activation("relu", max_value=6, name="dw_relu6")).apply(d)
+    c = keep(Conv2d(4, 1, name="project")).apply(d)
+    c = keep(_bn(rng, 4, "project_bn")).apply(c)
+    a = keep(Add(name="add")).apply([x, c])
+    a = keep(Activation("relu", name="add_relu")).apply(a)
+    s = keep(Conv2d(6, 3, strides=2, padding="same", activation="relu", name="conv3")).apply(a)
+    g = keep(GlobalPooling2d(name="gap")).apply(s)
+    f = keep(Flatten(name="flat")).apply(g)
+    keep(Dense(5, name="dense")).apply(f)
+    return tsp.Model([x], [made[n] for n in outputs]).init(seed=1)
+
+
+def _values(model):
+    return {layer.name: np.array(layer.neural_value) for layer in model.layers}
+
+
+@pytest.fixture
+def image():
+    return np.random.default_rng(0).normal(size=(9, 11, 4)).astype(np.float32)
+
+
+def test_chains_cover_the_foldable_runs():
+    model = _block_model()
+    model.predict(np.zeros((9, 11, 4), np.float32))
+    steps = [[layer.name for layer in step.layers] for step in model._plan]
+    assert steps == [["pad", "dw", "dw_bn", "dw_relu6"], ["project", "project_bn"],
+                     ["add", "add_relu"], ["conv3"], ["gap"], ["flat"], ["dense"]]
+
+
+def test_fused_matches_layer_by_layer(image):
+    model = _block_model()
+    want = model.predict(image, fuse=False)
+    want_values = _values(model)
+    got = model.predict(image)
+    assert np.allclose(got, want, rtol=1e-5, atol=1e-5)
+    for name, value in _values(model).items():
+        assert np.allclose(value, want_values[name], rtol=1e-5, atol=1e-5), name
+
+
+def test_layers_inside_a_chain_get_their_own_unfused_values(image):
+    model = _block_model()
+    model.predict(image, fuse=False)
+    want = _values(model)
+    model.predict(image)
+    inside = ["pad", "dw", "dw_bn", "project", "add"]
+    assert all(model.get_layer(n)._deferred is not None for n in inside)
+    assert model.get_layer("dw_relu6")._deferred is None
+    for name in inside:  # the depthwise output is not the BN's: each layer shows its own
+        np.testing.assert_allclose(model.get_layer(name).neural_value, want[name], rtol=1e-6, atol=1e-6)
+    assert not np.allclose(want["dw"], want["dw_bn"])
+
+
+def test_a_model_output_is_never_folded_away(image):
+    model = _block_model(outputs=("project", "dense"))
+    model.predict(image)
+    chains = [[layer.name for layer in step.layers] for step in model._plan]
+    assert ["project"] in chains and ["project_bn"] in chains
+    project, _ = model.predict(image)
+    np.testing.assert_allclose(project, model.predict(image, fuse=False)[0], rtol=1e-6, atol=1e-6)
+
+
+def test_new_weights_are_refolded(image):
+    model = _block_model()
+    model.predict(image)
+    c = 8
+    model.set_weights({"dw_bn": {"gamma": np.full(c, 3.0, np.float32)}})
+    got = model.predict(image)
+    np.testing.assert_allclose(got, model.predict(image, fuse=False), rtol=1e-5, atol=1e-5)
+
+
+def test_batch_and_input_are_left_alone(image):
+    model = _block_model()
+    batch = np.stack([image, image[::-1, ::-1]])
+    before = batch.copy()
+    got = model.predict(batch)
+    assert np.array_equal(batch, before)
+    np.testing.assert_allclose(got, model.predict(batch, fuse=False), rtol=1e-5, atol=1e-5)
+    batch[0] = 7  # the input layer's value is a copy of the user's array
+    assert not np.any(model.get_layer("input").neural_value == 7)
+
+
+def test_values_of_one_sample_are_read_only(image):
+    model = _block_model()
+    model.predict(image)
+    with pytest.raises(ValueError):
+        model.get_layer("dw_relu6").neural_value[0, 0, 0] = 1
+
+
+def test_fuse_must_be_a_bool(image):
+    with pytest.raises(TypeError, match="`fuse` must be True or False, got 'yes'"):
+        _block_model().predict(image, fuse="yes")
+
+
+@pytest.mark.parametrize("im2col_bytes", [0, ops._IM2COL_BYTES])
+@pytest.mark.parametrize("width", [5, 20])  # narrow pictures take the 2-D product
+def test_conv2d_routes_agree_with_a_loop(monkeypatch, im2col_bytes, width):
+    monkeypatch.setattr(ops, "_IM2COL_BYTES", im2col_bytes)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 7, width, 3)).astype(np.float32)
+    k = rng.normal(size=(3, 2, 3, 4)).astype(np.float32)
+    got = ops.conv2d(x, k, strides=(1, 2), padding="valid")
+    ho, wo = 5, (width - 2) // 2 + 1
+    want = np.zeros((2, ho, wo, 4))
+    for r in range(ho):
+        for q in range(wo):
+            window = x[:, r:r + 3, 2 * q:2 * q + 2].astype(np.float64)
+            want[:, r, q] = np.einsum("nijc,ijcf->nf", window, k)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
