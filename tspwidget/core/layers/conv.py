@@ -137,7 +137,7 @@ class _Conv(KernelBias, Layer):
         after this layer): float64 arithmetic, float32 results."""
         kernel = self._kernel.astype(np.float64) * self._per_output(scale)
         bias = shift if self._bias is None else self._bias * scale + shift
-        return kernel.astype(np.float32), np.asarray(bias).astype(np.float32)
+        return np.ascontiguousarray(kernel, np.float32), np.asarray(bias).astype(np.float32)
 
     def _window_text(self):
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size or ("?", "?"), self.strides, self.dilation
