@@ -113,7 +113,8 @@ def main():
         toggle = list(MESSAGES)
         rows.append((f"{size}x{size}x{channels}", seconds, len(lm.widgets),
                      lm.texture.data.shape[:2], len(toggle), message_bytes(toggle)))
-    print("\n| layer | build (s, Python) | widget models | atlas (rows x cols) | messages per toggle | bytes per toggle |")
+    print("\n| layer | build (s, Python) | widget models | atlas (rows x cols) | messages per toggle "
+          "| bytes per toggle |")
     print("|---|---|---|---|---|---|")
     for name, s, n, atlas, msgs, nbytes in rows:
         print(f"| {name} | {s:.3f} | {n} | {atlas[0]}x{atlas[1]} | {msgs} | {nbytes} |")

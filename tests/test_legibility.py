@@ -1,6 +1,7 @@
 """Legible at every size, checked on geometry (``view.boxes()`` / ``view.screen_boxes()``):
 for the quickstart model, the shipped MobileNet file, MobileNetV2, a 60-layer Sequential model
-and two PyTorch models read from ONNX (ResNet18, MobileNetV2), at 800x500 and in projector mode, with each layer opened in turn and all of them open,
+and two PyTorch models read from ONNX (ResNet18, MobileNetV2), at 800x500 and in projector mode,
+with each layer opened in turn and all of them open,
 no two layers' maps overlap on screen, no label overlaps another label or any map, and labels
 are at least 11 px high at the default camera (when everything is closed: 13 px, projector 20)
 whenever at most one layer is open. (With every layer of a deep model open at once, the model is

@@ -20,7 +20,10 @@ def reachable_widgets(roots, stop=()):
         seen[w.model_id] = w
         for name in w.keys:
             value = getattr(w, name)
-            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            if isinstance(value, dict):
+                items = value.values()
+            else:
+                items = value if isinstance(value, (list, tuple)) else [value]
             for item in items:
                 todo.extend(item if isinstance(item, (list, tuple)) else [item])
     return list(seen.values())

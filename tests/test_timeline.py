@@ -109,7 +109,8 @@ def test_weight_dicts_work_and_are_copied(view, digits, checkpoints):
 
 def test_checkpoints_of_another_architecture_are_refused_clearly(view, small_model, checkpoints):
     with pytest.raises(ValueError, match=r"`checkpoints\[1\]` is not the same architecture as 'digits': "
-                                         r"layers missing there \[.*'dw_filters'.*\], extra there \['dw', 'image', 'pw'\]"):
+                                         r"layers missing there \[.*'dw_filters'.*\], "
+                                         r"extra there \['dw', 'image', 'pw'\]"):
         view.timeline([checkpoints[0], small_model])
     weights = checkpoints[0].get_weights()
     bad = {**weights, "dw_filters": {"kernel": np.zeros((3, 3, 1, 8)), "bias": np.zeros(8)}}

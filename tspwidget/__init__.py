@@ -15,9 +15,9 @@ from .io import load
 from .io._torch import from_torch  # imports torch only when called
 
 __version__ = "0.1.0"
-__all__ = ["DepthwiseExplorer", "DrawingPad", "Timeline", "Model", "ModelView", "export_html", "NotInitializedError", "Sequential", "__version__",
-           "conv_output_shape", "conv_pads", "datasets", "depthwise_conv2d", "from_torch", "layers",
-           "load"]
+__all__ = ["DepthwiseExplorer", "DrawingPad", "Timeline", "Model", "ModelView", "export_html",
+           "NotInitializedError", "Sequential", "__version__", "conv_output_shape", "conv_pads",
+           "datasets", "depthwise_conv2d", "from_torch", "layers", "load"]
 
 # The numpy core works alone; the 3D view comes with ipywidgets and pythreejs when they are there.
 try:

@@ -75,7 +75,8 @@ class DepthwiseExplorer(widgets.VBox):
             out, lines = inspect.output_size_steps((h, w), s["kernel_size"], strides=s["strides"],
                                                    padding=s["padding"], dilation=s["dilation"])
         except ValueError as err:  # e.g. "valid" with a window larger than the picture
-            self.formula.value = f"<div style='color:#c00;max-width:420px'><b>Not possible:</b> {html.escape(str(err))}</div>"
+            self.formula.value = (f"<div style='color:#c00;max-width:420px'><b>Not possible:</b> "
+                                  f"{html.escape(str(err))}</div>")
             return
         k = s["kernel_size"]
         layer = DepthwiseConv2d(kernel=filter_bank(k, k, c, s["depth_multiplier"]), strides=s["strides"],

@@ -126,7 +126,8 @@ def wait_atlas(page, layer, expected, timeout=20):
         if got.shape == expected.shape and np.array_equal(got, expected):
             return got
         if time.time() > deadline:
-            raise AssertionError(f"{layer}'s atlas in the page never matched: {np.mean(got != expected) if got.shape == expected.shape else got.shape}")
+            mismatch = np.mean(got != expected) if got.shape == expected.shape else got.shape
+            raise AssertionError(f"{layer}'s atlas in the page never matched: {mismatch}")
         page.wait_for_timeout(200)
 
 
@@ -207,7 +208,8 @@ def test_the_epoch_slider_swaps_weights_and_the_maps_change(page, lab):
     np.testing.assert_array_equal(np.array(event["pixels"], np.uint8).reshape(28, 28), pixels)
     np.testing.assert_allclose(event["probabilities"], expected, rtol=1e-5, atol=1e-7)
     assert not np.allclose(expected, final, atol=1e-3)
-    page.wait_for_function("(p) => Math.abs(parseFloat(document.querySelector('.tsp-pad-bar').dataset.value) - p) < 1e-6",
+    page.wait_for_function("(p) => Math.abs(parseFloat(document.querySelector('.tsp-pad-bar')"
+                           ".dataset.value) - p) < 1e-6",
                            arg=float(expected[0]), timeout=20_000)
     np.testing.assert_allclose(chart(page), expected, rtol=1e-5, atol=1e-7)
     wait_atlas(page, "dw_filters", expected_atlas(tsp.datasets.digits_checkpoints()[0], x, "dw_filters"))
@@ -262,7 +264,8 @@ def test_a_touch_stroke_draws_too(page, lab):
     # The view's model is at the checkpoint the slider was left at (epoch 1 or a step later).
     expected = tsp.datasets.digits_checkpoints()[DIGITS_EPOCHS.index(event["epoch"])].predict(x)
     np.testing.assert_allclose(event["probabilities"], expected, rtol=1e-5, atol=1e-7)
-    page.wait_for_function("(p) => Math.abs(parseFloat(document.querySelectorAll('.tsp-pad-bar')[1].dataset.value) - p) < 1e-6",
+    page.wait_for_function("(p) => Math.abs(parseFloat(document.querySelectorAll('.tsp-pad-bar')[1]"
+                           ".dataset.value) - p) < 1e-6",
                            arg=float(expected[1]), timeout=20_000)
     cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": False})
     output_shot(page, "pad-4-touch.png")

@@ -143,4 +143,5 @@ def test_small_maps_are_drawn_at_least_a_share_of_the_model_width():
     big = geo.layer_layout((112, 112, 4), unit)
     assert big.map_size == pytest.approx((50.0, 50.0))  # large maps keep their true scale
     small = geo.layer_layout((7, 14, 4), unit)  # 14 px -> 6.25 units: grown, aspect kept
-    assert small.map_size == pytest.approx((geo.MIN_MAP_SHARE * geo.MODEL_WIDTH, geo.MIN_MAP_SHARE * geo.MODEL_WIDTH / 2))
+    side = geo.MIN_MAP_SHARE * geo.MODEL_WIDTH
+    assert small.map_size == pytest.approx((side, side / 2))

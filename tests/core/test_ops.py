@@ -217,7 +217,8 @@ def test_conv2d_matches_reference(strides, padding, dilation):
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
-@pytest.mark.parametrize("size,strides,padding", [((2, 2), (2, 2), "valid"), ((3, 3), (2, 2), "same"), ((2, 3), (1, 2), "same")])
+@pytest.mark.parametrize("size,strides,padding",
+                         [((2, 2), (2, 2), "valid"), ((3, 3), (2, 2), "same"), ((2, 3), (1, 2), "same")])
 def test_pool2d_matches_reference(mode, size, strides, padding):
     x = _data(7, 8, 3)
     y = pool2d(x, size, strides=strides, padding=padding, mode=mode)

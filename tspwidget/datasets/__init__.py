@@ -52,9 +52,9 @@ def upsample_digits(images):
     ``images`` is ``(N, 8, 8)`` or ``(N, 64)`` (``load_digits().images`` / ``.data``), or one
     ``(8, 8)`` image (giving ``(28, 28, 1)``), with values 0..16. Each image is scaled to [0, 1]
     (divided by 16), resized to 24x24 by bilinear interpolation (half-pixel centres: each 8x8 pixel
-    becomes a 3x3 block whose centre keeps its value, blended towards its neighbours) and given a 2-pixel zero border, like MNIST's margin around the
-    stroke. The training script and the runtime both call this function, so the model sees exactly
-    what it was trained on.
+    becomes a 3x3 block whose centre keeps its value, blended towards its neighbours) and given a
+    2-pixel zero border, like MNIST's margin around the stroke. The training script and the
+    runtime both call this function, so the model sees exactly what it was trained on.
     """
     arr = np.asarray(images, dtype=np.float64)
     single = arr.shape == (8, 8)
