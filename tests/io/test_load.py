@@ -187,7 +187,7 @@ def test_every_hdf5_file_is_closed(name, monkeypatch):
 
 def test_zip_members_are_read_up_to_a_limit(monkeypatch):
     monkeypatch.setattr(readers, "MAX_WEIGHTS_BYTES", 1000)
-    with pytest.raises(ModelFileError, match="model.weights.h5 declares .* bytes, more than the 1000"):
+    with pytest.raises(ModelFileError, match="model.weights.h5 declares .* bytes, more than the 1,000 "):
         tsp.load(MODELS / "sequential.keras")
 
 
@@ -458,3 +458,29 @@ def test_the_fixture_zip_slip_file_loads_without_writing_anything(tmp_path, monk
     before = set(MODELS.parent.rglob("*")) | set(tmp_path.parent.rglob("*"))
     tsp.load(MODELS / "bad_zip_slip.keras")
     assert set(MODELS.parent.rglob("*")) | set(tmp_path.parent.rglob("*")) == before
+
+
+def _padded_keras(tmp_path, extra):
+    """sequential.keras with ``extra`` zero bytes after its weights file (HDF5 ignores them)."""
+    out = tmp_path / "padded.keras"
+    with zipfile.ZipFile(MODELS / "sequential.keras") as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            dst.writestr(info.filename, data + b"\0" * extra if info.filename == "model.weights.h5" else data)
+    return out
+
+
+def test_the_weights_member_is_capped_by_the_declared_shapes(tmp_path):
+    model = tsp.load(MODELS / "sequential.keras")
+    budget = readers.weights_budget(model)
+    assert budget < 2**24  # a small model: megabytes, not the 2 GiB ceiling
+    size = zipfile.ZipFile(MODELS / "sequential.keras").getinfo("model.weights.h5").file_size
+    assert size < budget
+    fits = tsp.load(_padded_keras(tmp_path, budget - size))
+    np.testing.assert_array_equal(fits.layers[1].kernel, model.layers[1].kernel)
+    too_big = _padded_keras(tmp_path, budget - size + 1)
+    message = f"model.weights.h5 declares {budget + 1:,} bytes, more than the {budget:,} tspwidget reads"
+    with pytest.raises(ModelFileError, match=message):
+        tsp.load(too_big)
+    with pytest.raises(ModelFileError, match=message):
+        model.load_weights(too_big)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ._convert import SUPPORTED, ModelFileError, assign_weights, build_model, check_stored_shapes, normalize_role
-from ._readers import _snake, read
+from ._readers import _snake, read, weights_budget
 
 __all__ = ["SUPPORTED", "ModelFileError", "load", "load_weights"]
 
@@ -24,19 +24,32 @@ def load(path, *, progress=None):
         from ._onnx import load_onnx
 
         return load_onnx(path, progress=progress)
-    stored = read(path)
+    built = {}
+
+    def budget(spec):  # a .keras zip: the weights member is capped by what the config declares
+        built["model"] = _built(spec, False, progress, path)
+        return weights_budget(built["model"])
+
+    stored = read(path, budget)
     if stored.spec is None:
         raise ModelFileError(f"{path} holds weights only (no model description): build the "
                              f"model by hand (or load the file it was saved from) and call "
                              f"model.load_weights({str(path)!r}).")
+    # Built once, shapes only; the stored shapes are checked before any array is read.
+    model = built.get("model") or _built(stored.spec, stored.legacy, progress, path)
     try:
-        # Built once, shapes only; the stored shapes are checked before any array is read.
-        model = build_model(stored.spec, legacy=stored.legacy, progress=progress)
         check_stored_shapes(model, stored.spec, stored.shapes)
     except ModelFileError as err:
         raise ModelFileError(f"{path}: {err}") from err
     assign_weights(model, stored.read())
     return model.init()  # every weight is given: nothing is drawn
+
+
+def _built(spec, legacy, progress, path):
+    try:
+        return build_model(spec, legacy=legacy, progress=progress)
+    except ModelFileError as err:
+        raise ModelFileError(f"{path}: {err}") from err
 
 
 _HALF = "/depthwise"  # how _convert names a SeparableConv2D's depthwise step: "<name>/depthwise"
@@ -110,9 +123,9 @@ def load_weights(model, path):
     Keras 3 weights-only files (``model.save_weights("x.weights.h5")``) record layer names too;
     where one does not, layers are matched by Keras's object path (class and order).
     """
-    stored = read(path)
     if not model.is_initialized:
         model.build()  # shapes only: no weight is drawn
+    stored = read(path, lambda spec: weights_budget(model))
     plan = _plan(model, stored, path)
     arrays = stored.read()
     model.set_weights({layer.name: {role: arrays[key][file_role] for role, file_role in roles.items()}

@@ -25,6 +25,15 @@ MAX_CONFIG_BYTES = 64 * 2**20  # a config larger than this is not a model descri
 MAX_WEIGHTS_BYTES = 2 * 2**30  # a .keras weights member is read into memory: refuse more than this
 
 
+def weights_budget(model):
+    """The most bytes a ``.keras`` weights member may hold for ``model`` (built, shapes known):
+    every declared weight three times (the weight and an optimizer's two slots, as Adam keeps)
+    at up to 8 bytes a value, plus 64 KiB of HDF5 structure per array and 1 MiB overall."""
+    arrays = [shape for layer in model.layers for shape in layer.weight_shapes().values()]
+    values = sum(int(np.prod(shape, dtype=np.int64)) for shape in arrays)
+    return 3 * 8 * values + 64 * 2**10 * len(arrays) + 2**20
+
+
 @dataclass
 class Stored:
     spec: dict | None  # the Keras model config (None for a weights-only file)
@@ -118,8 +127,8 @@ def object_paths(spec):
 def _member(archive, info, limit, path):
     """A zip member's bytes, never more than its declared size nor ``limit``."""
     if info.file_size > limit:
-        raise ModelFileError(f"{path}: {info.filename} declares {info.file_size} bytes, more than "
-                             f"the {limit} tspwidget reads.")
+        raise ModelFileError(f"{path}: {info.filename} declares {info.file_size:,} bytes, more than "
+                             f"the {limit:,} tspwidget reads for it.")
     with archive.open(info) as member:
         data = member.read(info.file_size + 1)  # the zip checks the CRC when it reaches the end
     if len(data) != info.file_size:
@@ -128,7 +137,9 @@ def _member(archive, info, limit, path):
     return data
 
 
-def read_keras_zip(path):
+def read_keras_zip(path, budget=None):
+    """``budget(spec)``, if given, is the most bytes the weights member may declare for the model
+    that ``spec`` describes (``weights_budget``): checked before a byte of it is read."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
@@ -141,7 +152,8 @@ def read_keras_zip(path):
         try:
             spec = _json(_member(archive, members["config.json"], MAX_CONFIG_BYTES, path),
                          f"{path}: config.json")
-            weights_bytes = _member(archive, members["model.weights.h5"], MAX_WEIGHTS_BYTES, path)
+            limit = MAX_WEIGHTS_BYTES if budget is None else min(MAX_WEIGHTS_BYTES, budget(spec))
+            weights_bytes = _member(archive, members["model.weights.h5"], limit, path)
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as err:
             # NotImplementedError: a compression zipfile lacks; RuntimeError: an encrypted member
             raise ModelFileError(f"{path} is truncated or corrupt: {err}.") from err
@@ -321,8 +333,9 @@ def _tfjs_manifest(doc, model_json, folder, by_path, configs, classes):
     return shapes, plan
 
 
-def read(path):
-    """The right reader for ``path``: a .keras zip, an .h5 file, or a TF.js folder / model.json."""
+def read(path, budget=None):
+    """The right reader for ``path``: a .keras zip, an .h5 file, or a TF.js folder / model.json.
+    ``budget``: see ``read_keras_zip`` (the other formats are read lazily, array by array)."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
@@ -331,7 +344,7 @@ def read(path):
     with open(p, "rb") as f:
         magic = f.read(8)
     if magic.startswith(b"PK"):
-        return read_keras_zip(p)
+        return read_keras_zip(p, budget)
     if magic == b"\x89HDF\r\n\x1a\n":
         return read_h5(p)
     raise ModelFileError(f"{path} is neither a .keras zip, an HDF5 .h5 file nor a TF.js model.json.")
