@@ -1,6 +1,7 @@
 """Legible at every size, checked on geometry (``view.boxes()`` / ``view.screen_boxes()``):
 for the quickstart model, the shipped MobileNet file, MobileNetV2, a 60-layer Sequential model
-and two PyTorch models read from ONNX (ResNet18, MobileNetV2), at 800x500 and in projector mode,
+and PyTorch models read from ONNX (ResNet18, MobileNetV2 and V3, EfficientNet-B0, MNASNet), at
+800x500 and in projector mode,
 with each layer opened in turn and all of them open,
 no two layers' maps overlap on screen, no label overlaps another label or any map, and labels
 are at least 11 px high at the default camera (when everything is closed: 13 px, projector 20)
@@ -45,6 +46,9 @@ MODELS = {
     # PyTorch models through ONNX: torch's module names, Pad nodes, residual Adds with their ReLU.
     "resnet18_onnx": lambda: tsp.load(ROOT / "tests" / "fixtures" / "onnx" / "resnet18.onnx"),
     "mobilenet_v2_onnx": lambda: tsp.load(ROOT / "notebooks" / "models" / "mobilenet_v2_64.onnx"),
+    # Squeeze-excitation gates drawn inside the map they scale (+SE).
+    **{name: (lambda name=name: tsp.load(ROOT / "tests" / "fixtures" / "onnx" / f"{name}.onnx"))
+       for name in ("mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "mnasnet0_5")},
 }
 
 
@@ -94,8 +98,9 @@ def test_nothing_overlaps_whatever_is_open(model, projector):
     first = view.scene.screen_boxes(closed)
     goal = 20 if projector else 13
     # The goal where it fits (deep models on a projector get the largest size that fits).
-    least = {"quickstart": goal, "mobilenet_v2": 11.0, "resnet18_onnx": 11.0,
-             "mobilenet_v2_onnx": 11.0}.get(name, 13.0 if projector else goal)
+    deep = ("mobilenet_v2", "resnet18_onnx", "mobilenet_v2_onnx", "mobilenet_v3_large", "efficientnet_b0",
+            "mnasnet0_5")
+    least = {"quickstart": goal, **dict.fromkeys(deep, 11.0)}.get(name, 13.0 if projector else goal)
     assert min(b["label_px"] for b in first.values()) >= least * 0.99
     # The default camera shows everything and fills most of the canvas.
     xs = [v for b in first.values() for k in ("maps", "label") for v in (b[k][0], b[k][2])]

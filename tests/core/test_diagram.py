@@ -97,3 +97,47 @@ def test_a_padding_joins_the_convolution_it_feeds_and_an_add_its_activation():
     assert len(everything.layers) == len(model.layers)
     hidden = diagram.build(model, hide=["dw"])  # a hidden host takes no padding
     assert "pad" in [layer.name for layer in hidden.layers]
+
+
+def _se_model(extra_reader=False):
+    """dw -> BN -> ReLU, a squeeze-excitation gate on it (pool, 1x1 convs, hard sigmoid), the
+    Multiply, then a 1x1 conv; with ``extra_reader`` the gated map also feeds an Add."""
+    from tspwidget.layers import Activation, Add, BatchNorm, Conv2d, DepthwiseConv2d, GlobalPooling2d, Input3d, Multiply
+
+    x = Input3d(shape=(8, 8, 4), name="x")
+    d = Activation("relu", name="dw_relu").apply(BatchNorm(name="dw_bn").apply(
+        DepthwiseConv2d(3, padding="same", name="dw").apply(x)))
+    g = GlobalPooling2d(keepdims=True, name="se_pool").apply(d)
+    g = Activation("relu", name="se_relu").apply(Conv2d(2, 1, name="se_fc1").apply(g))
+    g = Activation("hard_sigmoid", name="se_gate").apply(Conv2d(4, 1, name="se_fc2").apply(g))
+    m = Multiply(name="se_scale").apply([g, d])
+    out = Conv2d(4, 1, name="project").apply(m)
+    if extra_reader:
+        out = Add(name="add").apply([out, d])
+    return tsp.Model([x], [out]).init(seed=0)
+
+
+def test_a_squeeze_excitation_gate_is_drawn_inside_the_map_it_scales():
+    model = _se_model()
+    dia = diagram.build(model)
+    names = [layer.name for layer in dia.layers]
+    assert names == ["x", "dw", "project"]
+    assert [f.name for f in dia.folded["dw"]] == ["dw_bn", "dw_relu", "se_scale/SE"]
+    gate = dia.folded["dw"][-1]
+    assert [layer.name for layer in gate.layers] == ["se_pool", "se_fc1", "se_relu", "se_fc2", "se_gate"]
+    assert "+BN +ReLU +SE · 8x8x4" in diagram.label_text(dia.layers[1], dia.folded["dw"])
+    assert {dia.owner[n] for n in ("se_pool", "se_gate", "se_scale")} == {"dw"}
+    assert dia.inputs[names.index("project")] == (names.index("dw"),)
+    model.predict(np.ones((8, 8, 4), np.float32))
+    assert set(diagram.folded_values(dia, "dw", 0, 1, 1)) == {"dw_bn", "dw_relu"}  # not the gate's
+
+
+def test_a_gate_whose_map_is_read_elsewhere_stays_on_its_multiply():
+    dia = diagram.build(_se_model(extra_reader=True))
+    names = [layer.name for layer in dia.layers]
+    assert names == ["x", "dw", "se_scale", "project", "add"]
+    assert [f.name for f in dia.folded["se_scale"]] == ["se_scale/SE"]
+    assert dia.inputs[names.index("se_scale")] == (names.index("dw"),)
+    hidden = diagram.build(_se_model(), hide=["se_fc1"])  # a gate with a hidden layer is drawn as it is
+    assert "se_scale" in [layer.name for layer in hidden.layers] and hidden.owner["se_pool"] == "se_pool"
+    assert not diagram.build(_se_model(), fold=False).folded

@@ -4,8 +4,8 @@ A model file typically follows every convolution with BatchNorm and an activatio
 stride-2 depthwise layer, a padding), and a residual ``Add`` with an activation: drawn one by one
 they make a deep model three times taller without showing anything new. ``fold=True`` draws such a
 chain as one node, the convolution's (or the Add's; a padding that only feeds a convolution joins
-the convolution after it),
-whose label lists what was folded (``+BN +ReLU6``); the folded layers still compute, and their
+the convolution after it; a squeeze-excitation gate and its Multiply join the map they scale),
+whose label lists what was folded (``+BN +ReLU6 +SE``); the folded layers still compute, and their
 outputs stay available (``folded_values``). ``hide`` drops layers by type or name: the layers
 around them close up.
 """
@@ -47,6 +47,48 @@ class Diagram:
     owner: dict  # every layer name -> name of the drawn layer that shows it (None if hidden)
 
 
+@dataclass(frozen=True)
+class Gate:
+    """A squeeze-excitation gate (pool -> 1x1 convs -> sigmoid, scaling the channels of the map it
+    came from) listed in its ``Multiply``'s node as ``+SE``: six tiny layers drawn one by one made
+    EfficientNet and MobileNetV3 twice as deep on screen, with nothing to see in 1x1 maps."""
+
+    name: str
+    layers: tuple  # the gate's own layers, in model order
+    output_shape: tuple  # the Multiply's
+    fold_label = "SE"
+    layer_type = "SqueezeExcitation"
+    neural_value = None  # (1, 1, c) values: no pixel of the map's shape to show
+    inbound_layers = ()
+
+
+def _gates(layers, consumers, hide):
+    """``{id(layer): (Multiply, Gate)}`` for the layers of every squeeze-excitation gate and its
+    Multiply."""
+    found = {}
+    for m in layers:
+        if m.layer_type != "Multiply" or len(m.inbound_layers) != 2 or m.name in hide:
+            continue
+        for g, x in (m.inbound_layers, m.inbound_layers[::-1]):
+            chain, cur = [], g
+            while (cur is not x and not cur.is_input and len(cur.inbound_layers) == 1
+                   and len(consumers[id(cur)]) == 1 and len(chain) < 8):
+                chain.append(cur)
+                if cur.inbound_layers[0] is x:
+                    break
+                cur = cur.inbound_layers[0]
+            shape = g.output_shape
+            if not chain or chain[-1].inbound_layers[0] is not x or any(
+                    c.name in hide or c.layer_type in hide for c in chain):
+                continue
+            if len(shape) == 3 and shape[:2] == (1, 1):  # one gate value per channel
+                gate = Gate(f"{m.name}/SE", tuple(chain[::-1]), m.output_shape)
+                found.update((id(c), (m, gate)) for c in chain)
+                found[id(m)] = (m, gate)
+                break
+    return found
+
+
 def _consumers(layers):
     out = {id(layer): [] for layer in layers}
     for layer in layers:
@@ -63,9 +105,26 @@ def build(model, *, hide=(), fold=True):
     owner = {}  # id(layer) -> the drawn layer it is shown by / folded into
     folded = {}
     drawn = []
+    gates = _gates(layers, consumers, hide) if fold else {}
     for layer in layers:
         if layer.name in hide or layer.layer_type in hide:
             owner[id(layer)] = None
+            continue
+        if id(layer) in gates:
+            # A squeeze-excitation gate is drawn inside its Multiply, and the Multiply inside the
+            # node of the map it scales when nothing else reads that map.
+            m, gate = gates[id(layer)]
+            x = next(p for p in m.inbound_layers if p is not gate.layers[-1])
+            host = owner.get(id(x))
+            into = host if (host is not None and host.fold_host and host.name not in hide
+                            and len(consumers[id(x)]) == 2) else m
+            if layer is m and into is m:
+                owner[id(m)] = m
+                drawn.append(m)
+            else:
+                owner[id(layer)] = into
+                if gate not in folded.get(into.name, ()):
+                    folded[into.name] = folded.get(into.name, ()) + (gate,)
             continue
         if id(layer) in owner:  # a padding folded into the convolution after it (below)
             continue
@@ -89,18 +148,18 @@ def build(model, *, hide=(), fold=True):
         drawn.append(layer)
     index = {id(layer): i for i, layer in enumerate(drawn)}
 
-    def drawn_sources(layer, seen):
+    def drawn_sources(layer, seen, me):
         found = []
         for src in layer.inbound_layers:
             host = owner.get(id(src))
-            if host is not None and host is not layer:
+            if host is not None and host is not me:
                 found.append(index[id(host)])
-            elif id(src) not in seen:  # hidden: look through it
+            elif id(src) not in seen:  # hidden, or inside ``me`` (a gate): look through it
                 seen.add(id(src))
-                found += drawn_sources(src, seen)
+                found += drawn_sources(src, seen, me)
         return found
 
-    inputs = tuple(tuple(dict.fromkeys(drawn_sources(layer, set()))) for layer in drawn)
+    inputs = tuple(tuple(dict.fromkeys(drawn_sources(layer, set(), layer))) for layer in drawn)
     levels = []
     for i in range(len(drawn)):
         levels.append(max((levels[j] for j in inputs[i]), default=-1) + 1)
