@@ -141,3 +141,17 @@ def test_a_gate_whose_map_is_read_elsewhere_stays_on_its_multiply():
     hidden = diagram.build(_se_model(), hide=["se_fc1"])  # a gate with a hidden layer is drawn as it is
     assert "se_scale" in [layer.name for layer in hidden.layers] and hidden.owner["se_pool"] == "se_pool"
     assert not diagram.build(_se_model(), fold=False).folded
+
+
+def test_a_padding_after_an_activation_joins_the_convolution_it_feeds():
+    from tspwidget.layers import Activation, Conv2d, DepthwiseConv2d, Input3d, Padding2d
+
+    x = Input3d(shape=(8, 8, 2), name="x")
+    a = Activation("relu", name="relu").apply(Conv2d(4, 1, name="expand").apply(x))
+    d = DepthwiseConv2d(3, strides=2, name="dw").apply(Padding2d(1, name="pad").apply(a))
+    model = tsp.Model([x], [d]).init(seed=0)
+    dia = diagram.build(model)
+    assert [f.name for f in dia.folded["expand"]] == ["relu"]
+    assert [f.name for f in dia.folded["dw"]] == ["pad"]
+    assert diagram.label_text(dia.layers[1], dia.folded["expand"]).endswith("· 8x8x4")  # not the padded 10x10
+    assert diagram.drawn_input(dia, model.get_layer("dw")) == "expand"

@@ -128,13 +128,6 @@ def build(model, *, hide=(), fold=True):
             continue
         if id(layer) in owner:  # a padding folded into the convolution after it (below)
             continue
-        src = layer.inbound_layers[0] if len(layer.inbound_layers) == 1 else None
-        host = owner.get(id(src)) if src is not None else None
-        if (fold and layer.fold_label is not None and host is not None and host.fold_host
-                and len(consumers[id(src)]) == 1):
-            owner[id(layer)] = host
-            folded[host.name] = folded.get(host.name, ()) + (layer,)
-            continue
         after = consumers[id(layer)]
         if (fold and layer.fold_label == "pad" and len(after) == 1 and after[0].fold_host
                 and len(after[0].inbound_layers) == 1 and after[0].name not in hide
@@ -143,6 +136,13 @@ def build(model, *, hide=(), fold=True):
             # conv, exported as Pad + conv) is drawn inside that convolution's node.
             owner[id(layer)] = after[0]
             folded[after[0].name] = (layer,)
+            continue
+        src = layer.inbound_layers[0] if len(layer.inbound_layers) == 1 else None
+        host = owner.get(id(src)) if src is not None else None
+        if (fold and layer.fold_label is not None and host is not None and host.fold_host
+                and len(consumers[id(src)]) == 1):
+            owner[id(layer)] = host
+            folded[host.name] = folded.get(host.name, ()) + (layer,)
             continue
         owner[id(layer)] = layer
         drawn.append(layer)
