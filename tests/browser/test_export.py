@@ -112,6 +112,14 @@ def _open(browser, url):
     return page.context, page, page.requests, page.blocked
 
 
+def mid_morph(page):
+    """Wait until the dw layer's open/close morph is under way (influence strictly between the
+    ends), polling every animation frame."""
+    page.wait_for_function(
+        "() => [...globalThis.__tspLive].some(c => { const i = c.meshModels[1].obj.morphTargetInfluences[0];"
+        " return i > 0.05 && i < 0.95; })", polling="raf", timeout=20_000)
+
+
 @pytest.mark.parametrize("scheme", ["http", "file"])
 def test_offline_click_open_close(browser, exported, http_url, scheme):
     url = http_url if scheme == "http" else exported["path"].resolve().as_uri()
@@ -128,7 +136,7 @@ def test_offline_click_open_close(browser, exported, http_url, scheme):
         # Click the closed dw layer: it opens, animated, and the camera frames it.
         cx, cy = exported["closed"]
         page.mouse.click(box["x"] + cx, box["y"] + cy)
-        page.wait_for_timeout(exported["anime_ms"] * 0.4)
+        mid_morph(page)  # a condition, not a guessed delay: a loaded machine runs late
         mid = image(canvas.screenshot())
         save(mid, f"export-{scheme}-2-opening.png")
         assert controller(page, status) == "open"
@@ -153,7 +161,7 @@ def test_offline_click_open_close(browser, exported, http_url, scheme):
         # Click its round X: it closes, animated, back to the closed picture.
         bx, by = exported["button"]
         page.mouse.click(box["x"] + bx, box["y"] + by)
-        page.wait_for_timeout(exported["anime_ms"] * 0.4)
+        mid_morph(page)
         closing = image(canvas.screenshot())
         save(closing, f"export-{scheme}-4-closing.png")
         assert controller(page, status) == "close"
