@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .layers.merge import Multiply
+
 
 def short_name(layer):
     """How a folded layer is listed in its node's label: ``BN``, ``ReLU6``, ``pad``."""
@@ -67,7 +69,7 @@ def _gates(layers, consumers, hide):
     Multiply."""
     found = {}
     for m in layers:
-        if m.layer_type != "Multiply" or len(m.inbound_layers) != 2 or m.name in hide:
+        if not isinstance(m, Multiply) or len(m.inbound_layers) != 2 or m.name in hide:
             continue
         for g, x in (m.inbound_layers, m.inbound_layers[::-1]):
             chain, cur = [], g
