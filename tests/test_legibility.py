@@ -1,6 +1,7 @@
 """Legible at every size, checked on geometry (``view.boxes()`` / ``view.screen_boxes()``):
 for the quickstart model, the shipped MobileNet file, MobileNetV2, a 60-layer Sequential model
-and PyTorch models read from ONNX (ResNet18, MobileNetV2 and V3, EfficientNet-B0, MNASNet), at
+and PyTorch models read from ONNX (ResNet18, MobileNetV2 and V3, EfficientNet-B0, MNASNet,
+SqueezeNet, ShuffleNet), at
 800x500 and in projector mode,
 with each layer opened in turn and all of them open,
 no two layers' maps overlap on screen, no label overlaps another label or any map, and labels
@@ -49,6 +50,10 @@ MODELS = {
     # Squeeze-excitation gates drawn inside the map they scale (+SE).
     **{name: (lambda name=name: tsp.load(ROOT / "tests" / "fixtures" / "onnx" / f"{name}.onnx"))
        for name in ("mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_b0", "mnasnet0_5")},
+    # Side-by-side fire modules (short labels drop the shared name prefix); channel split/shuffle
+    # folded into the layers around them (+split, +shuffle).
+    **{name: (lambda name=name: tsp.load(ROOT / "tests" / "fixtures" / "onnx" / f"{name}.onnx"))
+       for name in ("squeezenet1_1", "shufflenet_v2_x0_5")},
 }
 
 
@@ -99,7 +104,7 @@ def test_nothing_overlaps_whatever_is_open(model, projector):
     goal = 20 if projector else 13
     # The goal where it fits (deep models on a projector get the largest size that fits).
     deep = ("mobilenet_v2", "resnet18_onnx", "mobilenet_v2_onnx", "mobilenet_v3_large", "efficientnet_b0",
-            "mnasnet0_5")
+            "mnasnet0_5", "shufflenet_v2_x0_5")
     least = {"quickstart": goal, **dict.fromkeys(deep, 11.0)}.get(name, 13.0 if projector else goal)
     assert min(b["label_px"] for b in first.values()) >= least * 0.99
     # The default camera shows everything and fills most of the canvas.

@@ -335,10 +335,11 @@ class Scene:
     def _plan(self):
         dia = self.diagram
         nodes = []
+        shorts = dg.short_labels(dia)
         for i, (name, lm) in enumerate(self.layers.items()):
             closed, opened = lm.footprints
             nodes.append(geo.Node(name, dia.levels[i], dia.inputs[i], closed, opened,
-                                  dg.label_text(lm.layer, lm.folded), name))
+                                  dg.label_text(lm.layer, lm.folded), shorts[i]))
         goal = geo.PROJECTOR_PX if self.options["projector"] else geo.LABEL_PX
         return geo.make_plan(nodes, width=self.width, height=self.height,
                              open_flags=self.open_flags(), label_px_goal=goal)

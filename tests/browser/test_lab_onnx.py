@@ -1,8 +1,6 @@
 """Every PyTorch architecture of issue 11, read from its ONNX fixture, drawn in JupyterLab 4: the
 canvas is lit, every layer inside it and none overlapping another, labels off the maps and at least
-11 px, no warning in Python or the page. ShuffleNet and SqueezeNet are still too wide for 800x500
-(3 px labels, maps too small to see: issue 11): strict expected failures, so that making them
-legible must also turn them into plain tests. One page per model, each from a fresh notebook.
+11 px, no warning in Python or the page. One page per model, each from a fresh notebook.
 Screenshots: tests/artifacts/browser/onnx-<model>.png.
 """
 
@@ -27,10 +25,8 @@ from .test_lab import canvas_box, canvas_shot, label_rects, overlap
 pytestmark = pytest.mark.browser
 
 ONNX = Path(__file__).resolve().parents[1] / "fixtures" / "onnx"
-TOO_WIDE = pytest.mark.xfail(strict=True, reason="not legible at 800x500 yet (issue 11)")
 MODELS = ["lenet", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "resnet18", "mnasnet0_5",
-          "efficientnet_b0", pytest.param("shufflenet_v2_x0_5", marks=TOO_WIDE),
-          pytest.param("squeezenet1_1", marks=TOO_WIDE)]
+          "efficientnet_b0", "shufflenet_v2_x0_5", "squeezenet1_1"]
 W, H = 800, 500
 
 CELL = '''

@@ -155,3 +155,65 @@ def test_a_padding_after_an_activation_joins_the_convolution_it_feeds():
     assert [f.name for f in dia.folded["dw"]] == ["pad"]
     assert diagram.label_text(dia.layers[1], dia.folded["expand"]).endswith("· 8x8x4")  # not the padded 10x10
     assert diagram.drawn_input(dia, model.get_layer("dw")) == "expand"
+
+
+def _channels(shape, picked, name):
+    """A ``Rearrange`` that picks the channels ``picked`` of an (h, w, c) map."""
+    from tspwidget.layers import Rearrange
+
+    h, w, c = shape
+    indices = (np.arange(h * w)[:, None] * c + np.asarray(picked)[None, :]).ravel()
+    return Rearrange(indices, (h, w, len(picked)), name=name)
+
+
+def _shuffle_unit():
+    """ShuffleNet's unit: Concat -> channel shuffle -> split in two; one half is kept, the other
+    goes through a 1x1 conv; both joined again. A third split feeds a depthwise conv."""
+    from tspwidget.layers import Concatenate, Conv2d, DepthwiseConv2d, Input3d
+
+    x = Input3d(shape=(4, 4, 4), name="x")
+    cat = Concatenate(name="cat").apply([Conv2d(2, 1, name="left").apply(x), Conv2d(2, 1, name="right").apply(x)])
+    shuffled = _channels((4, 4, 4), [0, 2, 1, 3], "shuffle").apply(cat)
+    keep = _channels((4, 4, 4), [0, 1], "keep").apply(shuffled)
+    branch = Conv2d(2, 1, name="branch").apply(_channels((4, 4, 4), [2, 3], "take").apply(shuffled))
+    out = Concatenate(name="cat2").apply([keep, branch])
+    dw = DepthwiseConv2d(3, padding="same", name="dw").apply(_channels((4, 4, 4), [1, 2], "to_dw").apply(shuffled))
+    return tsp.Model([x], [out, dw]).init(seed=0)
+
+
+def test_a_channel_shuffle_joins_its_concat_and_a_split_the_layer_it_feeds():
+    model = _shuffle_unit()
+    dia = diagram.build(model)
+    names = [layer.name for layer in dia.layers]
+    assert names == ["x", "left", "right", "cat", "branch", "cat2", "to_dw", "dw"]
+    assert [f.name for f in dia.folded["cat"]] == ["shuffle"]
+    assert [f.name for f in dia.folded["branch"]] == ["take"] and [f.name for f in dia.folded["cat2"]] == ["keep"]
+    # The kept half is drawn as a link from the shuffled map, straight into the second Concat.
+    assert dia.inputs[names.index("cat2")] == (names.index("cat"), names.index("branch"))
+    assert dia.inputs[names.index("branch")] == (names.index("cat"),)
+    assert diagram.label_text(dia.layers[3], dia.folded["cat"]).endswith("+shuffle · 4x4x4")
+    assert diagram.label_text(dia.layers[4], dia.folded["branch"]).endswith("+split · 4x4x2")
+    # A depthwise layer's maps each come from one drawn input map: its split stays a node.
+    assert dia.inputs[names.index("dw")] == (names.index("to_dw"),)
+    assert diagram.drawn_input(dia, model.get_layer("dw")) == "to_dw"
+    assert not diagram.build(model, fold=False).folded
+
+
+def test_side_by_side_layers_drop_the_name_prefix_they_share_when_labels_are_short():
+    from tspwidget.layers import Concatenate, Conv2d, Input3d
+
+    x = Input3d(shape=(4, 4, 2), name="x")
+    squeeze = Conv2d(2, 1, name="features.3.squeeze").apply(x)
+    a = Conv2d(2, 1, name="features.3.expand1x1").apply(squeeze)
+    b = Conv2d(2, 3, padding="same", name="features.3.expand3x3").apply(squeeze)
+    c = Conv2d(2, 1, name="features.30").apply(squeeze)  # no longer prefix in common with "features.3..."
+    model = tsp.Model([x], [Concatenate(name="features.3").apply([a, b]), c]).init(seed=0)
+    dia = diagram.build(model)
+    shorts = dict(zip((layer.name for layer in dia.layers), diagram.short_labels(dia)))
+    assert shorts == {"x": "x", "features.3.squeeze": "features.3.squeeze", "features.3.expand1x1": "3.expand1x1",
+                      "features.3.expand3x3": "3.expand3x3", "features.30": "30", "features.3": "features.3"}
+
+    x = Input3d(shape=(4, 4, 2), name="x")
+    a, b = (Conv2d(2, 1, name=f"features.3.expand{k}").apply(x) for k in ("1x1", "3x3"))
+    lone = tsp.Model([x], [Concatenate(name="cat").apply([a, b])]).init(seed=0)
+    assert diagram.short_labels(diagram.build(lone)) == ["x", "expand1x1", "expand3x3", "cat"]

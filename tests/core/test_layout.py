@@ -1,5 +1,7 @@
 """Pure geometry: grids, depthwise grouping, close button, orientation, picking, projection."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -126,6 +128,17 @@ def test_deep_models_wrap_into_columns_at_clean_breaks():
     # A skip link (0 -> 2) forbids a break after level 1 (two sources would cross it), not after 0.
     skip = _nodes([0, 1, 2], inputs=[(), (0,), (0, 1)])
     assert geo.clean_breaks(skip) == [0]
+
+
+def test_labels_shrink_to_the_smallest_readable_size_before_a_warning():
+    # 200 levels: 13 px and 11.7 px labels do not fit at 800x500; 11 px (MIN_LABEL_PX) do.
+    nodes = _nodes(list(range(200)), depth=10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = geo.make_plan(nodes, width=800, height=500)
+    assert plan.label_px == geo.MIN_LABEL_PX
+    with pytest.warns(UserWarning, match=r"labels are only [3579] px"):
+        geo.make_plan(_nodes(list(range(400)), depth=10.0), width=800, height=500)
 
 
 def test_levels_skip_hidden_layers():

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .layers.merge import Multiply
+from .layers.conv import DepthwiseConv2d
+from .layers.merge import Concatenate, Multiply
 
 
 def short_name(layer):
@@ -36,6 +37,27 @@ def label_text(layer, folded=()):
         top = np.argsort(values)[::-1][:3]
         text += " · top " + ", ".join(f"#{i} {values[i]:.3g}" for i in top)
     return text
+
+
+def short_labels(diagram):
+    """Per drawn layer, its label when the model is crowded: its name, less the dotted prefix
+    that all the side-by-side layers of its level share (SqueezeNet's ``features.3.expand1x1``
+    and ``features.3.expand3x3`` become ``expand1x1`` and ``expand3x3``: the Concat below them
+    is ``features.3``). Side by side, long names made each row twice as wide as the model."""
+    by_level = {}
+    for i, level in enumerate(diagram.levels):
+        by_level.setdefault(level, []).append(i)
+    out = [layer.name for layer in diagram.layers]
+    for members in by_level.values():
+        if len(members) < 2:
+            continue
+        parts = [out[i].split(".") for i in members]
+        common = 0
+        while all(len(p) > common + 1 and p[common] == parts[0][common] for p in parts):
+            common += 1
+        for i, p in zip(members, parts):
+            out[i] = ".".join(p[common:])
+    return out
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,18 @@ def _gates(layers, consumers, hide):
     return found
 
 
+def _takes_forward(layer, reader, hide):
+    """May ``reader`` draw ``layer`` (a padding or a channel split, its only reader's input)
+    inside its node? A depthwise layer maps each of its maps to one drawn input map, so its
+    drawn input must have its input's channels: a split stays a node there."""
+    if not reader.fold_host or reader.name in hide or reader.layer_type in hide:
+        return False
+    if layer.fold_label == "split":
+        return not isinstance(reader, DepthwiseConv2d) and (
+            len(reader.inbound_layers) == 1 or isinstance(reader, Concatenate))
+    return len(reader.inbound_layers) == 1
+
+
 def _consumers(layers):
     out = {id(layer): [] for layer in layers}
     for layer in layers:
@@ -131,13 +165,12 @@ def build(model, *, hide=(), fold=True):
         if id(layer) in owner:  # a padding folded into the convolution after it (below)
             continue
         after = consumers[id(layer)]
-        if (fold and layer.fold_label == "pad" and len(after) == 1 and after[0].fold_host
-                and len(after[0].inbound_layers) == 1 and after[0].name not in hide
-                and after[0].layer_type not in hide):
+        if fold and layer.fold_forward and len(after) == 1 and _takes_forward(layer, after[0], hide):
             # A padding that only feeds a convolution (PyTorch's symmetric pads of a stride-2
-            # conv, exported as Pad + conv) is drawn inside that convolution's node.
+            # conv, exported as Pad + conv) is drawn inside that convolution's node; so is
+            # ShuffleNet's channel split, inside the convolution or the Concat it feeds.
             owner[id(layer)] = after[0]
-            folded[after[0].name] = (layer,)
+            folded[after[0].name] = folded.get(after[0].name, ()) + (layer,)
             continue
         src = layer.inbound_layers[0] if len(layer.inbound_layers) == 1 else None
         host = owner.get(id(src)) if src is not None else None

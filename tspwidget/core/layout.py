@@ -578,15 +578,37 @@ def make_plan(nodes, *, width, height, open_flags=None, label_px_goal=LABEL_PX, 
     """Choose the columns, label texts and label size so that, at the default camera for the
     statuses ``open_flags`` (default all closed), labels are ``label_px_goal`` pixels high and
     the maps as large as they can be. Full labels are kept unless short ones make the maps
-    much larger (or full ones cannot be read at all)."""
+    much larger (or full ones cannot be read at all). Where the goal cannot be met, labels get
+    smaller, down to ``MIN_LABEL_PX`` (and below it with a warning)."""
     nodes = tuple(nodes)
-    aspect = width / height
     flags = [False] * len(nodes) if open_flags is None else list(open_flags)
+    goal = label_px_goal
+    while True:
+        plan = _best_plan(nodes, width, height, flags, goal, max_columns)
+        if plan is not None:
+            return plan
+        if goal <= MIN_LABEL_PX:
+            break
+        goal = max(MIN_LABEL_PX, goal * 0.9)
+    for px in (9.0, 7.0, 5.0, 3.0):  # too many layers for readable labels: say so, draw anyway
+        plan = _best_plan(nodes, width, height, flags, px, max_columns)
+        if plan is not None:
+            warnings.warn(f"{len(nodes)} layers on a {width}x{height} canvas: labels are only "
+                          f"{px:g} px high; use hide=, fold=True or a larger canvas.", stacklevel=4)
+            return plan
+    raise ValueError(f"a {len(nodes)}-layer model cannot be drawn on a {width}x{height} canvas; "
+                     f"use hide=, fold=True or a larger canvas.")
+
+
+def _best_plan(nodes, width, height, flags, goal, max_columns):
+    """The plan (over column counts, full or short labels) whose labels are ``goal`` px with the
+    largest maps; None if no plan gets labels that large."""
+    aspect = width / height
     n_levels = max(node.level for node in nodes) + 1
     best = {}
     for short in (False, True):
         for k in range(1, min(max_columns, n_levels) + 1):
-            found = _label_height(nodes, k, short, aspect, flags, height, label_px_goal)
+            found = _label_height(nodes, k, short, aspect, flags, height, goal)
             if found is None:
                 continue
             plan, scale = found
@@ -594,19 +616,7 @@ def make_plan(nodes, *, width, height, open_flags=None, label_px_goal=LABEL_PX, 
                 best[short] = (plan, scale)
     if False in best and (True not in best or best[False][1] >= 0.6 * best[True][1]):
         return best[False][0]
-    if True in best:
-        return best[True][0]
-    if label_px_goal * 0.9 >= MIN_LABEL_PX:  # a projector's large labels do not fit: smaller ones
-        return make_plan(nodes, width=width, height=height, open_flags=open_flags,
-                         label_px_goal=max(MIN_LABEL_PX, label_px_goal * 0.9), max_columns=max_columns)
-    for px in (9.0, 7.0, 5.0, 3.0):  # too many layers for readable labels: say so, draw anyway
-        found = _label_height(nodes, max_columns, True, aspect, flags, height, px)
-        if found is not None:
-            warnings.warn(f"{len(nodes)} layers on a {width}x{height} canvas: labels are only "
-                          f"{px:g} px high; use hide=, fold=True or a larger canvas.", stacklevel=4)
-            return found[0]
-    raise ValueError(f"a {len(nodes)}-layer model cannot be drawn on a {width}x{height} canvas; "
-                     f"use hide=, fold=True or a larger canvas.")
+    return best[True][0] if True in best else None
 
 
 def _level_heights(nodes, flags, h, elevation=ELEVATION):

@@ -138,6 +138,7 @@ class Layer(Observable):
     is_rgb = False  # whose three channels are one colour picture (drawn in colour, not as maps)
     fold_host = False  # a view may draw the BatchNorm/activation/padding after it inside its node
     fold_label = None  # how this layer is listed when folded into its host (None: never folded)
+    fold_forward = False  # folded into the one layer it feeds (a padding), not the one before it
     keras_class = None  # the Keras class this layer reads weights of (files name weights by it)
     weight_roles = ()  # the weights this layer's configuration uses, in Keras's storage order
 

@@ -229,6 +229,7 @@ class Padding2d(Layer):
 
     layer_type = "Padding2d"
     fold_label = "pad"
+    fold_forward = True
     default_color = "#6EB6FF"  # TensorSpace's padding colour
     _name_prefix = "padding2d"
 

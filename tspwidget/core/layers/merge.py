@@ -50,6 +50,7 @@ class Concatenate(_Merge):
 
     layer_type = "Concatenate"
     _name_prefix = "concatenate"
+    fold_host = True  # ShuffleNet's channel shuffle after the join is drawn inside its node
 
     def __init__(self, axis=-1, **options):
         super().__init__(**visual_options("Concatenate", options, ("axis",)))

@@ -75,6 +75,20 @@ class Rearrange(Layer):
         return channels[0, 0].copy()
 
     @property
+    def fold_label(self):
+        """A view draws a channel shuffle inside the node before it (``+shuffle``) and a channel
+        split inside the one layer it feeds (``+split``, see ``fold_forward``); other
+        rearrangements are drawn as nodes of their own."""
+        sources = self.channel_sources()
+        if sources is None:
+            return None
+        return "shuffle" if len(sources) == self._input_shape[-1] else "split"
+
+    @property
+    def fold_forward(self):
+        return self.fold_label == "split"
+
+    @property
     def config_text(self):
         sources = self.channel_sources()
         if sources is None:
