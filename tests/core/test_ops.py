@@ -275,3 +275,16 @@ def test_bad_arguments_name_the_argument(kwargs, err, match):
 def test_bad_arrays(x, kernel, bias, err, match):
     with pytest.raises(err, match=match):
         depthwise_conv2d(x, kernel, bias)
+
+
+def test_a_kernel_changed_in_place_between_calls_is_used():
+    # The per-shape workspace keeps the tiled kernel of the last call: it must notice a change
+    # made to the same array, not only a new array.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((9, 9, 4)).astype(np.float32)
+    k = rng.standard_normal((3, 3, 4, 2)).astype(np.float32)
+    for change in (None, (1, 2, 3, 1), (0, 0, 0, 0)):
+        if change is not None:
+            k[change] += 7.0
+        np.testing.assert_allclose(depthwise_conv2d(x, k, strides=2, padding="same"),
+                                   reference.depthwise(x, k, strides=(2, 2), padding="same"), rtol=1e-5, atol=1e-5)
