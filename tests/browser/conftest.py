@@ -55,7 +55,7 @@ def pixel_point(channel, row, col):
 names = list(sc.layers)
 arranged = {key: tsp.core.layout.arrange(sc.plan, sc.open_flags(st)).positions.tolist()
             for key, st in (("closed", {}), ("dw", OPEN), ("all", {n: "open" for n in names}))}
-log("displayed", closed=sc.screen_point("dw", 0, 0),
+log("displayed", uid=view.controller.uid, closed=sc.screen_point("dw", 0, 0),
     button=sc.screen_point("dw", *lay.button[:2], status=OPEN, focus="dw"),
     map3=pixel_point(3, 2, 9), hover3=list(sc.layers["dw"].hover_rect(3)), anime_ms=dw.anime_time,
     arranged=arranged, names=names)

@@ -194,22 +194,22 @@ def run_cell(page, index):
     page.keyboard.press("Shift+Enter")
 
 
+KERNEL_IDLE = "document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')"
+
+
 def open_notebook(page, server, name):
     # ?reset: start from an empty workspace, not the tabs an earlier test left open.
     url = server.url(name) + ("?reset" if server.app == "lab" else "")
     page.goto(url, wait_until="domcontentloaded", timeout=120_000)
     page.wait_for_selector(".jp-Notebook .jp-CodeCell .cm-editor", timeout=120_000)
-    page.wait_for_timeout(1500)
-    dialog = page.locator(".jp-Dialog .jp-mod-accept")  # "Select Kernel", when one is asked for
+    # The kernel is idle (the toolbar's execution indicator says so), or a "Select Kernel"
+    # dialog asks first: accept it, then wait for idle.
+    page.wait_for_function(f"() => !!({KERNEL_IDLE} || document.querySelector('.jp-Dialog .jp-mod-accept'))",
+                           timeout=120_000)
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")
     if dialog.count():
         dialog.first.click()
-    # Wait for the kernel to be idle before typing into cells.
-    page.wait_for_function(
-        "() => !!document.querySelector('.jp-Notebook') && "
-        "!document.querySelector('.jp-Toolbar-kernelStatus[data-status=\"busy\"]')",
-        timeout=60_000,
-    )
-    page.wait_for_timeout(1000)
+    page.wait_for_function(f"() => !!({KERNEL_IDLE}) && !document.querySelector('.jp-Dialog')", timeout=120_000)
 
 
 def image(png_bytes):
@@ -231,25 +231,29 @@ def save(img, name):
 
 
 # ---------------------------------------------------------------------- the browser controller
-CONTROLLER = "(async () => { const c = await [...globalThis.__tspControllers.values()][0]; %s })()"
+# The controllers of views on the page: a controller whose output was replaced (a re-run cell)
+# keeps existing in the page's registry, with no view left.
+SHOWN = "[...globalThis.__tspLive].filter(c => c.views.size > 0)"
+CONTROLLER = ("(async () => { const all = await Promise.all([...globalThis.__tspControllers.values()]); "
+              "const c = all.find(c => c.views.size > 0); %s })()")
 
 
 def controller(page, body):
-    """Evaluate ``body`` (JS, may ``return``) with ``c``, the page's first tspwidget controller."""
+    """Evaluate ``body`` (JS, may ``return``) with ``c``, the controller of the page's first view."""
     return page.evaluate(CONTROLLER % body)
 
 
 def wait_idle(page, timeout=30_000):
-    """Wait until every tspwidget controller in the page has finished its animations."""
+    """Wait until every tspwidget controller of a view in the page has finished its animations."""
     page.wait_for_function(  # synchronous: an async predicate's promise would count as true
-        "() => !!globalThis.__tspLive && globalThis.__tspLive.size > 0 && "
-        "[...globalThis.__tspLive].every(c => !c.busy)", timeout=timeout)
+        f"() => !!globalThis.__tspLive && {SHOWN}.length > 0 && {SHOWN}.every(c => !c.busy)",
+        timeout=timeout)
 
 
 def wait_status(page, layer, status, timeout=30_000):
     """Wait until the browser's controllers have received ``layer``'s new status (Python logs a
     change before its message reaches the page: ``wait_idle`` alone could return too early)."""
     page.wait_for_function(
-        f"() => !!globalThis.__tspLive && globalThis.__tspLive.size > 0 && "
-        f"[...globalThis.__tspLive].every(c => c.model.get('status')[{layer!r}] === {status!r})",
+        f"() => !!globalThis.__tspLive && {SHOWN}.length > 0 && "
+        f"{SHOWN}.every(c => c.model.get('status')[{layer!r}] === {status!r})",
         timeout=timeout)
