@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy as np
+
 from .activations import activate
 from .layers.conv import _Conv
 from .layers.elementwise import Activation, BatchNorm, Padding2d
@@ -38,6 +40,8 @@ class _Chain:
         self.layers = tuple(x for x in (pad, head, bn) if x is not None) + tuple(acts)
         self.output = self.layers[-1]
         self._folded_from = self._folded = None
+        self._row_bias = None
+        self._windows = {}  # input shape -> (total pads, output rows and columns)
 
     def _weights(self):
         """The head's kernel and bias with the BatchNorm folded in, refolded only when a weight
@@ -51,6 +55,22 @@ class _Chain:
             self._folded_from = source
         return self._folded
 
+    def _along_row(self, bias, width):
+        """``bias`` repeated along an output row (see ``ops.add_bias``), kept while the bias
+        array and the width are the same."""
+        if bias is None:
+            return None
+        if self._row_bias is None or self._row_bias[0] is not bias or len(self._row_bias[1]) != width * len(bias):
+            self._row_bias = (bias, np.tile(bias, width))
+        return self._row_bias[1]
+
+    def _window(self, shape):
+        window = self._windows.get(shape)
+        if window is None:
+            pads = self.pad.padding if self.pad is not None else ((0, 0), (0, 0))
+            window = self._windows[shape] = self.head.window(shape[1:3], pads)
+        return window
+
     def run(self, values):
         head = self.head
         if isinstance(head, Add):
@@ -58,8 +78,9 @@ class _Chain:
         else:
             first = self.pad if self.pad is not None else head
             x = values[id(first._inbound[0])]
-            pads = self.pad.padding if self.pad is not None else ((0, 0), (0, 0))
-            y = head.run_linear(x, *self._weights(), pads)
+            pads, out_hw = self._window(x.shape)
+            kernel, bias = self._weights()
+            y = head._engine(x, kernel, self._along_row(bias, out_hw[1]), pads, out_hw)
             if self.bn is None and head.activation != "linear":
                 y = activate(y, head.activation)  # in place
         for act in self.acts:

@@ -124,13 +124,18 @@ class _Conv(KernelBias, Layer):
     def run_linear(self, xb, kernel, bias, pads=((0, 0), (0, 0))):
         """This layer's convolution of the batch ``xb`` with ``kernel`` and ``bias`` (its own, or
         folded ones), after extra zero ``pads`` (a padding layer folded in); no activation."""
-        padded = (xb.shape[1] + sum(pads[0]), xb.shape[2] + sum(pads[1]))
+        total, out_hw = self.window(xb.shape[1:3], pads)
+        return self._engine(xb, kernel.astype(xb.dtype, copy=False),
+                            None if bias is None else bias.astype(xb.dtype, copy=False), total, out_hw)
+
+    def window(self, input_hw, pads=((0, 0), (0, 0))):
+        """``(pads, (rows, cols))``: the total zero padding and the output size on an input of
+        ``input_hw`` that a padding layer first pads by ``pads``."""
+        padded = (input_hw[0] + sum(pads[0]), input_hw[1] + sum(pads[1]))
         own = conv_pads(padded, self.kernel_size, strides=self.strides, padding=self.padding,
                         dilation=self.dilation)
         total = tuple((a + c, b + d) for (a, b), (c, d) in zip(pads, own))
-        out_hw = explicit_out_hw(xb.shape[1:3], self.kernel_size, self.strides, self.dilation, total)
-        return self._engine(xb, kernel.astype(xb.dtype, copy=False),
-                            None if bias is None else bias.astype(xb.dtype, copy=False), total, out_hw)
+        return total, explicit_out_hw(input_hw, self.kernel_size, self.strides, self.dilation, total)
 
     def folded_weights(self, scale, shift):
         """Kernel and bias with ``y * scale + shift`` per output channel folded in (a BatchNorm
@@ -287,8 +292,9 @@ class DepthwiseConv2d(_Conv):
         self._check_weights(self._kernel_shape(), out[2])
         return out
 
-    def _engine(self, xb, kernel, bias, pads, out_hw):
-        out = np.empty((xb.shape[0], *out_hw, kernel.shape[2] * kernel.shape[3]), xb.dtype)
+    def _engine(self, xb, kernel, bias, pads, out_hw, out=None):
+        if out is None:
+            out = np.empty((xb.shape[0], *out_hw, kernel.shape[2] * kernel.shape[3]), xb.dtype)
         return depthwise_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, out)
 
     def _per_output(self, values):
@@ -343,8 +349,9 @@ class Conv2d(_Conv):
         self._check_weights(self._kernel_shape(), self.filters)
         return self._out_shape(input_shape, self.filters)
 
-    def _engine(self, xb, kernel, bias, pads, out_hw):
-        return conv2d_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, self.groups)
+    def _engine(self, xb, kernel, bias, pads, out_hw, out=None):
+        return conv2d_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, self.groups,
+                            out)
 
     @staticmethod
     def _per_output(values):
