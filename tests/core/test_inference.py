@@ -1,5 +1,7 @@
 """Model.predict's fused pass (core/inference.py) against the layer-by-layer pass."""
 
+import weakref
+
 import numpy as np
 import pytest
 
@@ -147,3 +149,66 @@ def test_conv2d_routes_agree_with_a_loop(monkeypatch, im2col_bytes, width):
             window = x[:, r:r + 3, 2 * q:2 * q + 2].astype(np.float64)
             want[:, r, q] = np.einsum("nijc,ijcf->nf", window, k)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _conv_model():
+    """Its output is a chain's (conv -> BN -> ReLU6), so the returned array is a reused one."""
+    rng = np.random.default_rng(4)
+    x = Input3d(shape=(6, 7, 3), name="input")
+    c = Conv2d(5, 1, name="conv").apply(x)
+    c = _bn(rng, 5, "bn").apply(c)
+    y = Activation("relu", max_value=6, name="relu6").apply(c)
+    return tsp.Model([x], [y]).init(seed=2)
+
+
+def test_a_kept_result_is_never_overwritten():
+    model = _conv_model()
+    rng = np.random.default_rng(1)
+    a, b = (rng.normal(size=(6, 7, 3)).astype(np.float32) for _ in range(2))
+    first = model.predict(a)
+    want = first.copy()
+    second = model.predict(b)
+    assert np.array_equal(first, want)
+    assert not np.shares_memory(first, second)
+    np.testing.assert_allclose(second, model.predict(b, fuse=False), rtol=1e-6, atol=1e-6)
+
+
+def test_a_kept_value_or_view_of_it_is_never_overwritten():
+    model = _conv_model()
+    rng = np.random.default_rng(1)
+    a, b = (rng.normal(size=(6, 7, 3)).astype(np.float32) for _ in range(2))
+    model.predict(a)
+    value = model.get_layer("relu6").neural_value
+    corner = model.predict(a)[:2, :2]  # only a view of the result is kept
+    want_value, want_corner = value.copy(), corner.copy()
+    model.predict(b)
+    assert np.array_equal(value, want_value) and np.array_equal(corner, want_corner)
+    assert not value.flags.writeable
+
+
+def test_an_unheld_output_array_is_reused():
+    model = _conv_model()
+    image = np.ones((6, 7, 3), np.float32)
+    model.predict(image)
+    chain = model._plan[0]
+    before = weakref.ref(chain._buffer.array)  # a weak reference does not count as a holder
+    model.predict(image)
+    assert chain._buffer.array is before()
+
+
+def test_batches_get_new_arrays(image):
+    model = _block_model()
+    batch = np.stack([image, image[::-1]])
+    first = model.predict(batch)
+    want = first.copy()
+    model.predict(batch[::-1])
+    assert np.array_equal(first, want)
+
+
+def test_a_replaced_bias_is_seen_by_a_chain_without_batchnorm(image):
+    model = _block_model()
+    model.predict(image)
+    conv3 = model.get_layer("conv3")
+    model.set_weights({"conv3": {"bias": np.full(6, 0.5, np.float32)}})
+    assert conv3.bias[0] == 0.5
+    np.testing.assert_allclose(model.predict(image), model.predict(image, fuse=False), rtol=1e-5, atol=1e-5)

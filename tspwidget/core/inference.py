@@ -7,10 +7,15 @@ BatchNorm) get their values on demand, recomputed unfused from the first sample 
 (``Layer._defer``), so the view, the inspector and ``neural_value`` show exactly each layer's own
 output while a batch pays for one pass. The view asks for all of them, so an unfused pass
 (``fuse=False``) is what a predict made for display uses.
+
+A chain writes a single sample into an array it keeps from the last predict when nothing else
+holds that array any more (``_Buffer``): results and values the user kept are never overwritten.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -32,6 +37,26 @@ class Step:
         return self.output._forward([values[id(p)] for p in self.output._inbound])
 
 
+class _Buffer(threading.local):
+    """A chain's output array for one sample, kept per thread and reused by the next predict.
+
+    Why: a fresh multi-MB array can cost more in page faults than the layer's arithmetic
+    (see ../shared/reference/performance.md). It is reused only while nobody else holds it: a
+    result the user kept, or any view of it (a layer's value is one; a view references the array
+    it looks at), makes the next predict take a new array and leave that one alone."""
+
+    array = None
+
+    def take(self, shape):
+        if shape[0] != 1:  # batches: the arrays would stay alive, N times the size, after predict
+            return np.empty(shape, np.float32)
+        array = self.array
+        # References: the attribute, `array` and getrefcount's argument; any more is a holder.
+        if array is None or array.shape != shape or sys.getrefcount(array) > 3:
+            array = self.array = np.empty(shape, np.float32)
+        return array
+
+
 class _Chain:
     """[padding] -> convolution -> [BatchNorm] -> activations*, or Add -> activations*."""
 
@@ -42,6 +67,8 @@ class _Chain:
         self._folded_from = self._folded = None
         self._row_bias = None
         self._windows = {}  # input shape -> (total pads, output rows and columns)
+        self._buffer = _Buffer()
+        self._tiles = {}  # the depthwise kernel tiled per input shape (see ops.depthwise_batch)
 
     def _weights(self):
         """The head's kernel and bias with the BatchNorm folded in, refolded only when a weight
@@ -74,13 +101,17 @@ class _Chain:
     def run(self, values):
         head = self.head
         if isinstance(head, Add):
-            y = head._forward([values[id(p)] for p in head._inbound])  # a new array
+            inputs = [values[id(p)] for p in head._inbound]
+            y = np.add(inputs[0], inputs[1], out=self._buffer.take(inputs[0].shape))
+            for x in inputs[2:]:
+                y += x
         else:
             first = self.pad if self.pad is not None else head
             x = values[id(first._inbound[0])]
             pads, out_hw = self._window(x.shape)
             kernel, bias = self._weights()
-            y = head._engine(x, kernel, self._along_row(bias, out_hw[1]), pads, out_hw)
+            y = self._buffer.take((x.shape[0], *out_hw, head.output_shape[2]))
+            head._engine(x, kernel, self._along_row(bias, out_hw[1]), pads, out_hw, y, self._tiles)
             if self.bn is None and head.activation != "linear":
                 y = activate(y, head.activation)  # in place
         for act in self.acts:

@@ -294,6 +294,8 @@ class _BaseModel(Observable):
         if not isinstance(fuse, bool):
             raise TypeError(f"`fuse` must be True or False, got {fuse!r}.")
         batches, batched = self._split_inputs(x)
+        for layer in self._layers:  # the old values go first: a chain reuses an array no one holds
+            layer._set_value(None)
         values = dict(zip((id(layer) for layer in self._inputs), batches))
         for step in self._steps(fuse):
             values[id(step.output)] = step.run(values)

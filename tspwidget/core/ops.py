@@ -122,7 +122,7 @@ class _Plan:
         hp = (ho - 1) * sh + (kh - 1) * dh + 1
         wq = wo + (n_slots - 1) * step
         self.buf = np.zeros((phases, hp, wq, c, m), dtype)
-        self.kt = np.zeros((kh, phases, n_slots, wo, c, m), dtype)
+        self.kt_shape = (kh, phases, n_slots, wo, c, m)
         self.taps, self.step, self.out_hw = taps, step, out_hw
         self.row_steps = (sh, dh)
 
@@ -145,18 +145,23 @@ class _Plan:
             strides=(sh * row * isz, dh * row * isz, hp * row * isz, step * cm * isz, isz),
             writeable=False,
         )
-        self.kt_flat = self.kt.reshape(kh, phases, n_slots, wo * cm)
-        self.kernel = None  # the kernel ``kt`` holds (a copy)
-        self.nbytes = self.buf.nbytes + self.kt.nbytes
+        self.kt = self.kernel = None  # the tiled kernel of `load_kernel`, and a copy of it untiled
+        self.nbytes = self.buf.nbytes + int(np.prod(self.kt_shape)) * self.buf.itemsize
+
+    def tile(self, kernel):
+        """``kernel (kh, kw, C, M)`` laid out as ``run`` reads it: ``(kh, phases, slots, Wo*C*M)``."""
+        kt = np.zeros(self.kt_shape, kernel.dtype)
+        for j, (p, q) in enumerate(self.taps):
+            kt[:, p, q] = kernel[:, j, None, :, :]
+        return kt.reshape(*self.kt_shape[:3], -1)
 
     def load_kernel(self, kernel):
         # Tiling writes kh*kw*Wo*C*M values (0.5 MB for 112x112x32), comparing reads only the
         # kernel: a model's layers call with the same weights every time (0.8 ms per MobileNetV2).
-        if self.kernel is not None and np.array_equal(kernel, self.kernel):
-            return
-        for j, (p, q) in enumerate(self.taps):
-            self.kt[:, p, q] = kernel[:, j, None, :, :]
-        self.kernel = np.array(kernel)
+        if self.kernel is None or not np.array_equal(kernel, self.kernel):
+            self.kt = self.tile(kernel)
+            self.kernel = np.array(kernel)
+        return self.kt
 
     def load_input(self, x):
         r0, r1 = self.rows
@@ -169,26 +174,27 @@ class _Plan:
             for m in range(self.buf.shape[4]):
                 self.buf[p, r0:r1, t0:t1, :, m] = src
 
-    def run(self, x, out):
-        """Write the convolution of one sample ``x (H, W, C)`` into ``out (Ho, Wo, C*M)``."""
+    def run(self, x, out, kt):
+        """Write the convolution of one sample ``x (H, W, C)`` with the tiled kernel ``kt``
+        into ``out (Ho, Wo, C*M)``."""
         self.load_input(x)
         out2d = out.reshape(self.out_hw[0], -1)
-        np.einsum("hipqk,ipqk->hk", self.view, self.kt_flat, out=out2d)
+        np.einsum("hipqk,ipqk->hk", self.view, kt, out=out2d)
         if self.has_phantoms and not np.isfinite(np.add.reduce(out2d, axis=None)):
             # A phantom tap multiplies real data by 0, which turns an Inf in the input into a NaN
             # the true sum may not have: redo such (rare) results with the exact tap-by-tap route.
-            self._run_exact(out)
+            self._run_exact(out, kt.reshape(self.kt_shape))
 
-    def _run_exact(self, out):
+    def _run_exact(self, out, kt):
         out.fill(0)
         ho, wo = self.out_hw
         out5 = out.reshape(ho, wo, *self.buf.shape[3:])
         sh, dh = self.row_steps
-        for i in range(self.kt.shape[0]):
+        for i in range(kt.shape[0]):
             rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
             for p, q in set(self.taps):
                 cols = slice(q * self.step, q * self.step + wo)
-                out5 += self.buf[p, rows, cols] * self.kt[i, p, q, 0]
+                out5 += self.buf[p, rows, cols] * kt[i, p, q, 0]
 
 
 class _PlanCache(threading.local):
@@ -333,20 +339,30 @@ def explicit_out_hw(input_hw, kernel_hw, strides, dilation, pads):
                  for a in range(2))
 
 
-def depthwise_batch(xb, kernel, bias, strides, dilation, pads, out_hw, out):
+def depthwise_batch(xb, kernel, bias, strides, dilation, pads, out_hw, out, tiles=None):
     """The engine under :func:`depthwise_conv2d`, for arguments already checked: ``xb`` a batch
     ``(N, H, W, C)``, explicit ``pads``, ``out`` a C-contiguous ``(N, Ho, Wo, C*M)`` to fill,
     ``bias`` as :func:`add_bias` takes it. Model.predict calls it directly with BatchNorm-folded
-    weights and a padding layer's pads."""
+    weights and a padding layer's pads.
+
+    ``tiles``, a dict the caller keeps, holds the tiled kernel of a ``kernel`` array that is never
+    changed in place (a layer's weights): it is then recognised by identity instead of compared
+    (the shared workspace of layers of one shape would otherwise re-tile at every layer)."""
     n, h, w, c = xb.shape
     kh, kw, _, m = kernel.shape
     key = (h, w, c, m, kh, kw, strides, dilation, pads, xb.dtype.str)
     plan = _plans.get(
         key, lambda: _Plan((h, w), c, m, (kh, kw), strides, dilation, pads, out_hw, xb.dtype)
     )
-    plan.load_kernel(kernel)
+    if tiles is None:
+        kt = plan.load_kernel(kernel)
+    else:
+        tiled = tiles.get(key)
+        if tiled is None or tiled[0] is not kernel:
+            tiled = tiles[key] = (kernel, plan.tile(kernel))
+        kt = tiled[1]
     for i in range(n):
-        plan.run(xb[i], out[i])
+        plan.run(xb[i], out[i], kt)
     return add_bias(out, bias)
 
 

@@ -292,10 +292,11 @@ class DepthwiseConv2d(_Conv):
         self._check_weights(self._kernel_shape(), out[2])
         return out
 
-    def _engine(self, xb, kernel, bias, pads, out_hw, out=None):
+    def _engine(self, xb, kernel, bias, pads, out_hw, out=None, tiles=None):
         if out is None:
             out = np.empty((xb.shape[0], *out_hw, kernel.shape[2] * kernel.shape[3]), xb.dtype)
-        return depthwise_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, out)
+        return depthwise_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, out,
+                               tiles)
 
     def _per_output(self, values):
         return np.reshape(values, self._kernel.shape[2:])  # output channel c*M + m
@@ -349,7 +350,7 @@ class Conv2d(_Conv):
         self._check_weights(self._kernel_shape(), self.filters)
         return self._out_shape(input_shape, self.filters)
 
-    def _engine(self, xb, kernel, bias, pads, out_hw, out=None):
+    def _engine(self, xb, kernel, bias, pads, out_hw, out=None, tiles=None):
         return conv2d_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, self.groups,
                             out)
 
