@@ -191,9 +191,9 @@ def test_an_unheld_output_array_is_reused():
     image = np.ones((6, 7, 3), np.float32)
     model.predict(image)
     chain = model._plan[0]
-    before = weakref.ref(chain._buffer.array)  # a weak reference does not count as a holder
+    before = weakref.ref(chain._local.array)  # a weak reference does not count as a holder
     model.predict(image)
-    assert chain._buffer.array is before()
+    assert chain._local.array is before()
 
 
 def test_batches_get_new_arrays(image):

@@ -9,7 +9,7 @@ output while a batch pays for one pass. The view asks for all of them, so an unf
 (``fuse=False``) is what a predict made for display uses.
 
 A chain writes a single sample into an array it keeps from the last predict when nothing else
-holds that array any more (``_Buffer``): results and values the user kept are never overwritten.
+holds that array any more (``_Local.take``): results and values the user kept are never overwritten.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .activations import activate
 from .layers.conv import _Conv
 from .layers.elementwise import Activation, BatchNorm, Padding2d
 from .layers.merge import Add
+from .ops import add_bias
 
 
 class Step:
@@ -37,17 +38,20 @@ class Step:
         return self.output._forward([values[id(p)] for p in self.output._inbound])
 
 
-class _Buffer(threading.local):
-    """A chain's output array for one sample, kept per thread and reused by the next predict.
+class _Local(threading.local):
+    """A chain's state in one thread: its output array, and what it prepared for an input shape
+    and weights (``key``): the convolution as a ``run(x, out)``, the output shape, the bias."""
 
-    Why: a fresh multi-MB array can cost more in page faults than the layer's arithmetic
-    (see ../shared/reference/performance.md). It is reused only while nobody else holds it: a
-    result the user kept, or any view of it (a layer's value is one; a view references the array
-    it looks at), makes the next predict take a new array and leave that one alone."""
-
+    key = run = out_shape = bias = None
     array = None
 
     def take(self, shape):
+        """An output array: the one kept from the last predict when nothing else holds it.
+
+        Why: a fresh multi-MB array can cost more in page faults than the layer's arithmetic
+        (see ../shared/reference/performance.md). A result the user kept, or any view of it (a
+        layer's value is one; a view references the array it looks at), makes the next predict
+        take a new array and leave that one alone."""
         if shape[0] != 1:  # batches: the arrays would stay alive, N times the size, after predict
             return np.empty(shape, np.float32)
         array = self.array
@@ -65,10 +69,9 @@ class _Chain:
         self.layers = tuple(x for x in (pad, head, bn) if x is not None) + tuple(acts)
         self.output = self.layers[-1]
         self._folded_from = self._folded = None
-        self._row_bias = None
-        self._windows = {}  # input shape -> (total pads, output rows and columns)
-        self._buffer = _Buffer()
-        self._tiles = {}  # the depthwise kernel tiled per input shape (see ops.depthwise_batch)
+        self._local = _Local()
+        self._pads = self.pad.padding if self.pad is not None else ((0, 0), (0, 0))
+        self._source = id((pad or head)._inbound[0])
 
     def _weights(self):
         """The head's kernel and bias with the BatchNorm folded in, refolded only when a weight
@@ -82,36 +85,31 @@ class _Chain:
             self._folded_from = source
         return self._folded
 
-    def _along_row(self, bias, width):
-        """``bias`` repeated along an output row (see ``ops.add_bias``), kept while the bias
-        array and the width are the same."""
-        if bias is None:
-            return None
-        if self._row_bias is None or self._row_bias[0] is not bias or len(self._row_bias[1]) != width * len(bias):
-            self._row_bias = (bias, np.tile(bias, width))
-        return self._row_bias[1]
-
-    def _window(self, shape):
-        window = self._windows.get(shape)
-        if window is None:
-            pads = self.pad.padding if self.pad is not None else ((0, 0), (0, 0))
-            window = self._windows[shape] = self.head.window(shape[1:3], pads)
-        return window
+    def _prepare(self, local, shape, kernel, bias):
+        head = self.head
+        pads, out_hw = head.window(shape[1:3], self._pads)
+        local.run = head.runner(shape, kernel, pads, out_hw)
+        local.out_shape = (shape[0], *out_hw, head.output_shape[2])
+        # The bias repeated along an output row: numpy's inner loop is then the row, not C long.
+        local.bias = None if bias is None else np.tile(bias, out_hw[1])
+        local.key = (shape, kernel, bias)
 
     def run(self, values):
-        head = self.head
+        head, local = self.head, self._local
         if isinstance(head, Add):
             inputs = [values[id(p)] for p in head._inbound]
-            y = np.add(inputs[0], inputs[1], out=self._buffer.take(inputs[0].shape))
+            y = np.add(inputs[0], inputs[1], out=local.take(inputs[0].shape))
             for x in inputs[2:]:
                 y += x
         else:
-            first = self.pad if self.pad is not None else head
-            x = values[id(first._inbound[0])]
-            pads, out_hw = self._window(x.shape)
+            x = values[self._source]
             kernel, bias = self._weights()
-            y = self._buffer.take((x.shape[0], *out_hw, head.output_shape[2]))
-            head._engine(x, kernel, self._along_row(bias, out_hw[1]), pads, out_hw, y, self._tiles)
+            key = local.key
+            if key is None or key[0] != x.shape or key[1] is not kernel or key[2] is not bias:
+                self._prepare(local, x.shape, kernel, bias)
+            y = local.take(local.out_shape)
+            local.run(x, y)
+            add_bias(y, local.bias)
             if self.bn is None and head.activation != "linear":
                 y = activate(y, head.activation)  # in place
         for act in self.acts:

@@ -339,31 +339,37 @@ def explicit_out_hw(input_hw, kernel_hw, strides, dilation, pads):
                  for a in range(2))
 
 
-def depthwise_batch(xb, kernel, bias, strides, dilation, pads, out_hw, out, tiles=None):
+def depthwise_batch(xb, kernel, bias, strides, dilation, pads, out_hw, out):
     """The engine under :func:`depthwise_conv2d`, for arguments already checked: ``xb`` a batch
     ``(N, H, W, C)``, explicit ``pads``, ``out`` a C-contiguous ``(N, Ho, Wo, C*M)`` to fill,
-    ``bias`` as :func:`add_bias` takes it. Model.predict calls it directly with BatchNorm-folded
-    weights and a padding layer's pads.
-
-    ``tiles``, a dict the caller keeps, holds the tiled kernel of a ``kernel`` array that is never
-    changed in place (a layer's weights): it is then recognised by identity instead of compared
-    (the shared workspace of layers of one shape would otherwise re-tile at every layer)."""
-    n, h, w, c = xb.shape
-    kh, kw, _, m = kernel.shape
-    key = (h, w, c, m, kh, kw, strides, dilation, pads, xb.dtype.str)
-    plan = _plans.get(
-        key, lambda: _Plan((h, w), c, m, (kh, kw), strides, dilation, pads, out_hw, xb.dtype)
-    )
-    if tiles is None:
-        kt = plan.load_kernel(kernel)
-    else:
-        tiled = tiles.get(key)
-        if tiled is None or tiled[0] is not kernel:
-            tiled = tiles[key] = (kernel, plan.tile(kernel))
-        kt = tiled[1]
-    for i in range(n):
+    ``bias`` as :func:`add_bias` takes it."""
+    plan = _plan_for(xb.shape, kernel.shape, strides, dilation, pads, out_hw, xb.dtype)
+    kt = plan.load_kernel(kernel)
+    for i in range(xb.shape[0]):
         plan.run(xb[i], out[i], kt)
     return add_bias(out, bias)
+
+
+def depthwise_runner(x_shape, kernel, strides, dilation, pads, out_hw):
+    """``run(xb, out)``: :func:`depthwise_batch` without bias for inputs of ``x_shape`` and this
+    ``kernel``, which must not change in place. Model.predict keeps one per chain: the workspace
+    lookup and the kernel's tiling are done once (layers of one shape share a workspace, and
+    comparing kernels to keep it would re-tile at every layer)."""
+    plan = _plan_for(x_shape, kernel.shape, strides, dilation, pads, out_hw, kernel.dtype)
+    kt = plan.tile(kernel)
+
+    def run(xb, out):
+        for i in range(xb.shape[0]):
+            plan.run(xb[i], out[i], kt)
+
+    return run
+
+
+def _plan_for(x_shape, kernel_shape, strides, dilation, pads, out_hw, dtype):
+    _, h, w, c = x_shape
+    kh, kw, _, m = kernel_shape
+    key = (h, w, c, m, kh, kw, strides, dilation, pads, np.dtype(dtype).str)
+    return _plans.get(key, lambda: _Plan((h, w), c, m, (kh, kw), strides, dilation, pads, out_hw, dtype))
 
 
 def add_bias(out, bias):
@@ -446,6 +452,15 @@ def conv2d_batch(xb, kernel, bias, strides, dilation, pads, out_hw, groups=1, ou
             for g in range(groups):
                 result[..., g * fg:(g + 1) * fg] += tap[..., g * cg:(g + 1) * cg] @ k[:, g * fg:(g + 1) * fg]
     return add_bias(result, bias)
+
+
+def conv2d_runner(kernel, strides, dilation, pads, out_hw, groups):
+    """``run(xb, out)``: :func:`conv2d_batch` without bias, for Model.predict's chains; a 1x1
+    convolution with nothing to skip or pad is just the product (a few Python calls less)."""
+    if kernel.shape[:2] == (1, 1) and strides == (1, 1) and pads == ((0, 0), (0, 0)) and groups == 1:
+        k = kernel[0, 0]
+        return lambda xb, out: _product(xb, k, out)
+    return lambda xb, out: conv2d_batch(xb, kernel, None, strides, dilation, pads, out_hw, groups, out)
 
 
 _IM2COL_BYTES = 64 * 2**20

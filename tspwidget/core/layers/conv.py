@@ -6,7 +6,15 @@ import numpy as np
 
 from .._validation import as_int, as_padding, as_pair, as_shape
 from ..activations import activate, as_activation
-from ..ops import conv2d_batch, conv_output_shape, conv_pads, depthwise_batch, explicit_out_hw
+from ..ops import (
+    conv2d_batch,
+    conv2d_runner,
+    conv_output_shape,
+    conv_pads,
+    depthwise_batch,
+    depthwise_runner,
+    explicit_out_hw,
+)
 from .base import KernelBias, Layer, _registry, as_weights, require_image, visual_options
 
 _CONV_ARGS = ("kernel_size", "strides", "padding", "dilation", "activation", "use_bias",
@@ -292,11 +300,14 @@ class DepthwiseConv2d(_Conv):
         self._check_weights(self._kernel_shape(), out[2])
         return out
 
-    def _engine(self, xb, kernel, bias, pads, out_hw, out=None, tiles=None):
-        if out is None:
-            out = np.empty((xb.shape[0], *out_hw, kernel.shape[2] * kernel.shape[3]), xb.dtype)
-        return depthwise_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, out,
-                               tiles)
+    def _engine(self, xb, kernel, bias, pads, out_hw):
+        out = np.empty((xb.shape[0], *out_hw, kernel.shape[2] * kernel.shape[3]), xb.dtype)
+        return depthwise_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, out)
+
+    def runner(self, x_shape, kernel, pads, out_hw):
+        """``run(xb, out)``, this convolution without bias for inputs of ``x_shape`` (see
+        ``core/inference.py``)."""
+        return depthwise_runner(x_shape, kernel, self.strides, self.dilation, pads, out_hw)
 
     def _per_output(self, values):
         return np.reshape(values, self._kernel.shape[2:])  # output channel c*M + m
@@ -350,9 +361,11 @@ class Conv2d(_Conv):
         self._check_weights(self._kernel_shape(), self.filters)
         return self._out_shape(input_shape, self.filters)
 
-    def _engine(self, xb, kernel, bias, pads, out_hw, out=None, tiles=None):
-        return conv2d_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, self.groups,
-                            out)
+    def _engine(self, xb, kernel, bias, pads, out_hw):
+        return conv2d_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, self.groups)
+
+    def runner(self, x_shape, kernel, pads, out_hw):
+        return conv2d_runner(kernel, self.strides, self.dilation, pads, out_hw, self.groups)
 
     @staticmethod
     def _per_output(values):
