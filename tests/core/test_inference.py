@@ -212,3 +212,25 @@ def test_a_replaced_bias_is_seen_by_a_chain_without_batchnorm(image):
     model.set_weights({"conv3": {"bias": np.full(6, 0.5, np.float32)}})
     assert conv3.bias[0] == 0.5
     np.testing.assert_allclose(model.predict(image), model.predict(image, fuse=False), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kept_bytes", [0, ops._KEPT_COLUMNS_BYTES])
+@pytest.mark.parametrize("kernel_hw, strides, dilation, pads", [
+    ((3, 3), (2, 2), (1, 1), ((1, 1), (1, 1))),
+    ((3, 2), (1, 2), (2, 1), ((0, 2), (1, 0))),
+    ((1, 1), (1, 1), (1, 1), ((0, 0), (0, 0))),
+])
+def test_a_prepared_conv_matches_the_engine_on_every_call(monkeypatch, kept_bytes, kernel_hw, strides,
+                                                          dilation, pads):
+    monkeypatch.setattr(ops, "_KEPT_COLUMNS_BYTES", kept_bytes)
+    rng = np.random.default_rng(6)
+    kernel = rng.normal(size=(*kernel_hw, 3, 4)).astype(np.float32)
+    shape = (2, 9, 8, 3)
+    out_hw = ops.explicit_out_hw(shape[1:3], kernel_hw, strides, dilation, pads)
+    run = ops.conv2d_runner(shape, kernel, strides, dilation, pads, out_hw, 1)
+    for _ in range(2):  # the kept padded input and columns are refilled, the border stays zero
+        x = rng.normal(size=shape).astype(np.float32)
+        out = np.full((2, *out_hw, 4), np.nan, np.float32)
+        run(x, out)
+        want = ops.conv2d_batch(x, kernel, None, strides, dilation, pads, out_hw)
+        np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)

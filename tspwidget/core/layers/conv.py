@@ -365,7 +365,7 @@ class Conv2d(_Conv):
         return conv2d_batch(xb, kernel, bias, self.strides, self.dilation, pads, out_hw, self.groups)
 
     def runner(self, x_shape, kernel, pads, out_hw):
-        return conv2d_runner(kernel, self.strides, self.dilation, pads, out_hw, self.groups)
+        return conv2d_runner(x_shape, kernel, self.strides, self.dilation, pads, out_hw, self.groups)
 
     @staticmethod
     def _per_output(values):
