@@ -124,6 +124,24 @@ def test_channel_order_is_c_times_m_plus_m():
     np.testing.assert_array_equal(y[0, 0], [1, 2, 10, 20, 100, 200])
 
 
+@pytest.mark.parametrize("kernel_hw, strides, dilation, split", [
+    ((3, 3), (2, 2), (1, 1), True),  # phase 0 has taps 0 and 2, phase 1 tap 1
+    ((3, 1), (1, 2), (1, 1), True),  # phase 1 has no tap at all
+    ((2, 5), (1, 3), (1, 1), True),
+    ((3, 3), (1, 2), (1, 3), False),  # phase 0 reads slots 0 and 3: phantom slots between
+])
+def test_taps_spread_over_column_phases(kernel_hw, strides, dilation, split):
+    from tspwidget.core import ops
+
+    x = _data(11, 13, 3)
+    k = _data(*kernel_hw, 3, 2)
+    y = depthwise_conv2d(x, k, strides=strides, dilation=dilation, padding="same")
+    expected = reference.depthwise(x, k, strides=strides, padding="same", dilation=dilation)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    plan = next(reversed(ops._plans.plans.values()))
+    assert (plan.split is not None) == split
+
+
 # ---------------------------------------------------------------- NaN / Inf
 
 

@@ -114,11 +114,17 @@ class _Plan:
             n_slots = kw
         else:
             # Taps spread over the phases; slot (p, q) of a dense grid reads phase p, offset q.
-            # Slots that no tap uses get zero weight ("phantom" taps, see `run`).
             phases, step = sw, 1
             taps = [((j * dw) % sw, (j * dw) // sw) for j in range(kw)]
             n_slots = max(q for _, q in taps) + 1
-        self.has_phantoms = phases * n_slots > kw
+        # Slots that no tap uses (a 3x3 stride 2 has 4 slots for 3 taps) would get zero weight
+        # ("phantom" taps, see `run`); when each phase's taps are its first slots, one einsum
+        # per phase over those slots only avoids them: 25% less arithmetic for 3x3 stride 2.
+        per_phase = [sorted(q for tp, q in taps if tp == p) for p in range(phases)]
+        self.split = None
+        if phases * n_slots > kw and all(qs == list(range(len(qs))) for qs in per_phase):
+            self.split = [(p, len(qs)) for p, qs in enumerate(per_phase) if qs]
+        self.has_phantoms = phases * n_slots > kw and self.split is None
         hp = (ho - 1) * sh + (kh - 1) * dh + 1
         wq = wo + (n_slots - 1) * step
         self.buf = np.zeros((phases, hp, wq, c, m), dtype)
@@ -147,6 +153,9 @@ class _Plan:
         )
         self.kt = self.kernel = None  # the tiled kernel of `load_kernel`, and a copy of it untiled
         self.nbytes = self.buf.nbytes + int(np.prod(self.kt_shape)) * self.buf.itemsize
+        if self.split is not None:
+            self.partial = np.empty((ho, wo * cm), dtype)  # a later phase's sum, added to out
+            self.nbytes += self.partial.nbytes
 
     def tile(self, kernel):
         """``kernel (kh, kw, C, M)`` laid out as ``run`` reads it: ``(kh, phases, slots, Wo*C*M)``."""
@@ -179,6 +188,13 @@ class _Plan:
         into ``out (Ho, Wo, C*M)``."""
         self.load_input(x)
         out2d = out.reshape(self.out_hw[0], -1)
+        if self.split is not None:
+            for p, n in self.split:
+                dest = out2d if p == self.split[0][0] else self.partial
+                np.einsum("hiqk,iqk->hk", self.view[:, :, p, :n], kt[:, p, :n], out=dest)
+                if dest is self.partial:
+                    out2d += dest
+            return
         np.einsum("hipqk,ipqk->hk", self.view, kt, out=out2d)
         if self.has_phantoms and not np.isfinite(np.add.reduce(out2d, axis=None)):
             # A phantom tap multiplies real data by 0, which turns an Inf in the input into a NaN
