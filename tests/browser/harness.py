@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -188,10 +189,41 @@ def our_console(page):
 
 
 def run_cell(page, index):
-    """Run cell ``index`` (0-based) as a user would: click into it, press Shift+Enter."""
+    """Run cell ``index`` (0-based) as a user would: click into it, press Shift+Enter; returns
+    once its prompt shows that it is queued or ran. A key press that reached the page before the
+    notebook was ready for it is lost: then it is pressed again (it cannot run a cell twice: a
+    queued or running cell's prompt has changed already)."""
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.locator(".cm-content").click()
-    page.keyboard.press("Shift+Enter")
+    prompt = cell.locator(".jp-InputPrompt").first
+    before = prompt.inner_text()
+    for _ in range(5):
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function("([el, before]) => el.textContent !== before",
+                                   arg=[prompt.element_handle(), before], timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"cell {index} never started (its prompt stayed {before!r})")
+
+
+def run_all(page):
+    """Run > Run All Cells, as a user would; returns once some cell's prompt shows that it is
+    queued or ran. Like a key press, a menu command that reached the notebook before it was ready
+    is lost (seen in CI: every prompt stayed empty, the kernel idle): then it is given again,
+    which cannot run a cell twice (a queued cell's prompt has changed already)."""
+    prompts = "[...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
+    for _ in range(5):
+        page.click('.lm-MenuBar-itemLabel:text-is("Run")')
+        page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
+        try:
+            page.wait_for_function(f"() => {prompts}.some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))",
+                                   timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("Run All Cells never started a cell")
 
 
 KERNEL_IDLE = "document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')"
@@ -248,6 +280,13 @@ def wait_idle(page, timeout=30_000):
     page.wait_for_function(  # synchronous: an async predicate's promise would count as true
         f"() => !!globalThis.__tspLive && {SHOWN}.length > 0 && {SHOWN}.every(c => !c.busy)",
         timeout=timeout)
+
+
+def next_frames(page, n=2):
+    """Return after the page has drawn ``n`` more animation frames (what an input event started
+    is under way by then)."""
+    page.evaluate("n => new Promise(done => { const step = k => k ? requestAnimationFrame(() => step(k - 1)) : done(); "
+                  "step(n); })", n)
 
 
 def wait_status(page, layer, status, timeout=30_000):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from . import harness
-from .harness import controller, diff_fraction, image, lit_fraction, new_page, save, wait_idle
+from .harness import SHOWN, controller, diff_fraction, image, lit_fraction, new_page, next_frames, save, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +116,7 @@ def mid_morph(page):
     """Wait until the dw layer's open/close morph is under way (influence strictly between the
     ends), polling every animation frame."""
     page.wait_for_function(
-        "() => [...globalThis.__tspLive].some(c => { const i = c.meshModels[1].obj.morphTargetInfluences[0];"
+        f"() => {SHOWN}.some(c => {{ const i = c.meshModels[1].obj.morphTargetInfluences[0];"
         " return i > 0.05 && i < 0.95; })", polling="raf", timeout=20_000)
 
 
@@ -154,7 +154,7 @@ def test_offline_click_open_close(browser, exported, http_url, scheme):
         # Click a map of the open layer: it is picked (values need the kernel), nothing moves.
         mx, my = exported["map3"]
         page.mouse.click(box["x"] + mx, box["y"] + my)
-        page.wait_for_timeout(300)
+        page.wait_for_function(f"() => {SHOWN}.some(c => c.lastClick && c.lastClick[1] === 'map')", timeout=10_000)
         assert controller(page, "return c.lastClick;")[:3] == ["dw", "map", 3]
         assert controller(page, status) == "open"
 
@@ -177,7 +177,8 @@ def test_offline_click_open_close(browser, exported, http_url, scheme):
         page.mouse.down()
         page.mouse.move(box["x"] + cx + 150, box["y"] + cy + 40, steps=8)
         page.mouse.up()
-        page.wait_for_timeout(400)
+        next_frames(page)  # a click would have been handled by now (on pointerup) and animating
+        wait_idle(page)
         dragged = image(canvas.screenshot())
         save(dragged, f"export-{scheme}-6-after-drag.png")
         assert controller(page, status) == "close"

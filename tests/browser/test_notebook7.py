@@ -4,7 +4,18 @@ import time
 
 import pytest
 
-from .harness import diff_fraction, image, lit_fraction, new_page, open_notebook, run_cell, save
+from .harness import (
+    diff_fraction,
+    image,
+    lit_fraction,
+    new_page,
+    next_frames,
+    open_notebook,
+    run_cell,
+    save,
+    wait_idle,
+    wait_status,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +29,8 @@ def test_renders_and_opens_on_click(notebook7, browser):
         canvas = page.locator(".jp-OutputArea canvas").first
         canvas.wait_for(timeout=60_000)
         canvas.scroll_into_view_if_needed()
-        page.wait_for_timeout(3000)
+        wait_idle(page, timeout=60_000)
+        next_frames(page)
         closed = image(canvas.screenshot())
         save(closed, "nb7-1-closed.png")
         assert lit_fraction(closed) > 0.02, "the canvas is blank"
@@ -28,7 +40,9 @@ def test_renders_and_opens_on_click(notebook7, browser):
         page.mouse.click(box["x"] + points["closed"][0], box["y"] + points["closed"][1])
         event = notebook7.wait_event(page, "status", after=t0, timeout=20)
         assert event["new"] == "open"
-        page.wait_for_timeout(int(points["anime_ms"] + 1000))
+        wait_status(page, "dw", "open")
+        wait_idle(page)
+        next_frames(page)
         opened = image(canvas.screenshot())
         save(opened, "nb7-2-open.png")
         assert diff_fraction(closed, opened) > 0.02

@@ -9,12 +9,13 @@ tests/artifacts/browser/shader-*.png.
 """
 
 import json
+import time
 
 import numpy as np
 import pytest
 
 from . import harness
-from .harness import image, new_page, save
+from .harness import image, lit_fraction, new_page, next_frames, save
 
 pytestmark = pytest.mark.browser
 
@@ -117,9 +118,15 @@ def _shoot(browser, path, name):
     page = new_page(browser)
     page.goto(path.as_uri(), wait_until="load", timeout=60_000)
     page.wait_for_selector("canvas", timeout=60_000)
-    page.wait_for_timeout(1500)
     canvas = page.locator("canvas").first
-    img = image(canvas.screenshot())
+    # Drawn once the textures are in: wait until the picture is lit and the same two frames apart.
+    deadline, last = time.time() + 30, None
+    while True:
+        img = image(canvas.screenshot())
+        if last is not None and lit_fraction(img) > 0.005 and np.array_equal(img, last) or time.time() > deadline:
+            break
+        last = img
+        next_frames(page)
     save(img, f"shader-{name}.png")
     bad = [e for e in page.errors if "shader" in e.lower() or "webgl" in e.lower()
            or "THREE" in e or "pageerror" in e]

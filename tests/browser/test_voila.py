@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import diff_fraction, image, lit_fraction, new_page, save, voila_server
+from .harness import SHOWN, diff_fraction, image, lit_fraction, new_page, next_frames, save, voila_server, wait_idle
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "04_dashboard.ipynb"
@@ -23,7 +23,8 @@ def test_dashboard_renders_and_clicks_animate(voila, browser):
         page.goto(voila, wait_until="domcontentloaded", timeout=120_000)
         canvas = page.locator("canvas").first
         canvas.wait_for(timeout=120_000)
-        page.wait_for_timeout(3000)
+        wait_idle(page, timeout=60_000)
+        next_frames(page)
         closed = image(canvas.screenshot())
         save(closed, "voila-1-closed.png")
         assert lit_fraction(closed) > 0.02
@@ -33,9 +34,14 @@ def test_dashboard_renders_and_clicks_animate(voila, browser):
         lit = (closed.max(axis=2) > 40).nonzero()
         cy, cx = int(lit[0].mean()), int(lit[1].mean())
         page.mouse.click(box["x"] + cx, box["y"] + cy)
-        page.wait_for_timeout(800)
+        page.wait_for_function(  # some layer's open morph under way (polled every frame)
+            f"() => {SHOWN}.some(c => c.meshModels.some(m => {{ const f = m.obj.morphTargetInfluences;"
+            " return f && f[0] > 0.2 && f[0] < 0.8; }))", polling="raf", timeout=30_000)
         mid = image(canvas.screenshot())
-        page.wait_for_timeout(2500)
+        page.wait_for_function(f"() => {SHOWN}.some(c => Object.values(c.model.get('status')).includes('open'))",
+                               timeout=30_000)
+        wait_idle(page)
+        next_frames(page)
         opened = image(canvas.screenshot())
         save(opened, "voila-2-open.png")
         assert diff_fraction(closed, mid) > 0.01 and diff_fraction(mid, opened) > 0.01
