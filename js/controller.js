@@ -18,6 +18,7 @@
 
 const EASE = (t) => (t < 0.5 ? 4 * t * t * t : 1 - Math.pow(-2 * t + 2, 3) / 2); // cubic in-out
 const LINK_POINTS = 8;
+const RESHAPE_MS = 900; // a rebuilt scene (new shapes) grows out of the old one in this time
 const HOVER_OFF = [-1, -1, -2, -2]; // core/shaders.py HOVER_OFF: u0 > u1 is off
 
 // ------------------------------------------------------------------ layout (port of core/layout.py)
@@ -227,13 +228,17 @@ class Controller {
     // Sent after the textures it is about, so by now they are in the three.js objects.
     m.on("change:redraw", () => requestAnimationFrame(() => this.sceneModel.trigger("rerender", this.sceneModel, {})));
     const reload = async () => {  // a rebuilt scene: new meshes, links, plan and geometry together
+      const before = this.seen;
       [this.meshModels, this.linksModel] = await Promise.all([Promise.all(m.get("meshes").map(get)),
                                                               get(m.get("links"))]);
+      this.loading = false;
       this.rebuildState();
+      if (before) this.reshapeFrom(before.boxes, before.camera);
       this.views.forEach((v) => v.rebuildLabels());
     };
     let reloadQueued = false;
     m.on("change:plan change:meshes change:geometry change:links", () => {
+      this.loading = true;  // the new plan must not move the old meshes: nothing steps until reload
       if (reloadQueued) return;
       reloadQueued = true;
       Promise.resolve().then(() => { reloadQueued = false; reload(); });
@@ -253,12 +258,48 @@ class Controller {
       const obj = mm.obj, inf = this.shown[i] ? 1 : 0;
       obj.morphTargetInfluences[0] = inf;
       foldKernels(obj, inf);
+      obj.scale.set(1, 1, 1);
       obj.position.set(...this.arr.positions[i]);
       return { inf: { from: inf, to: inf, t0: 0, dur: 1 }, pos: { from: this.arr.positions[i], to: this.arr.positions[i], t0: 0, dur: 1 } };
     });
     const pose = this.pose();
     this.setCamera(pose.position, pose.target);
     this.camKey = JSON.stringify([this.model.get("focus"), this.model.get("camera_moved")]);
+    this.updateLinks();
+    this.seen = this.snapshot();
+    this.requestFrame();
+  }
+
+  // Every node's maps as drawn now, by name, and the camera: what a rebuilt scene grows out of.
+  snapshot() {
+    const live = this.live();
+    return { boxes: new Map(this.plan.nodes.map((n, i) => [n.name, mapBox(live, i, this.C)])),
+      camera: [this.cameraModel.obj.position.toArray(), this.orbitModel.obj.target.toArray()] };
+  }
+
+  // A rebuilt scene (an explorer step that changes the output shape, other options) is not a
+  // jump cut: a layer that is still there starts at its old place and size (a mesh scale) and
+  // eases to its new ones, so a stride of 2 is seen halving the maps; a new layer grows from its
+  // centre; the camera eases from where it was to the new framing.
+  reshapeFrom(before, camFrom) {
+    const now = performance.now(), C = this.C;
+    this.anims.forEach((a, i) => {
+      const to = this.arr.positions[i], f = this.arr.feet[i], old = before.get(this.plan.nodes[i].name);
+      let scale = [1e-3, 1e-3, 1e-3], from = to;
+      if (old) {
+        const sx = (old[3] - old[0]) / (f[1] - f[0]), sz = (old[5] - old[2]) / (f[3] - f[2]);
+        scale = [sx, (old[4] - old[1]) / (C.SLAB * (f[1] - f[0])), sz];
+        from = [old[0] - sx * f[0], old[1], old[2] - sz * f[2]];
+      }
+      this.meshModels[i].obj.scale.set(...scale);
+      this.meshModels[i].obj.position.set(...from);
+      a.scale = { from: scale, to: [1, 1, 1], t0: now, dur: RESHAPE_MS };
+      a.pos = { from, to, t0: now, dur: RESHAPE_MS };
+    });
+    const cam = this.cameraModel.obj, orbit = this.orbitModel.obj;
+    this.cam = { fromP: camFrom[0], fromT: camFrom[1], toP: cam.position.toArray(), toT: orbit.target.toArray(),
+      t0: now, dur: RESHAPE_MS };
+    this.setCamera(...camFrom);
     this.updateLinks();
     this.requestFrame();
   }
@@ -278,7 +319,7 @@ class Controller {
   // Between a rebuild's close of the old meshes and the arrival of the new ones (``reload``)
   // there is nothing to animate; ``rebuildState`` then jumps to what the traits say.
   get between() {
-    return this.meshModels.length !== this.plan.nodes.length || this.meshModels.some((mm) => !mm.obj);
+    return this.loading || this.meshModels.length !== this.plan.nodes.length || this.meshModels.some((mm) => !mm.obj);
   }
 
   // Bring the picture to what the traits say, from wherever the animations are now: the last
@@ -345,7 +386,7 @@ class Controller {
   }
 
   step() {
-    if (this.between) { this.busy = false; return; }
+    if (this.between) { this.busy = !!this.loading; return; }  // reload() requests the next frame
     const now = performance.now();
     let busy = false;
     const lerp = (a, b, t) => a + (b - a) * t;
@@ -357,6 +398,11 @@ class Controller {
       const e = EASE(tp);
       obj.position.set(...a.pos.from.map((v, k) => lerp(v, a.pos.to[k], e)));
       busy = busy || ti < 1 || tp < 1;
+      if (a.scale) {  // a reshape (reshapeFrom) under way
+        const ts = Math.min(1, (now - a.scale.t0) / a.scale.dur), es = EASE(ts);
+        obj.scale.set(...a.scale.from.map((v, k) => lerp(v, a.scale.to[k], es)));
+        if (ts >= 1) a.scale = null; else busy = true;
+      }
     });
     if (this.cam) {
       const c = this.cam, t = Math.min(1, (now - c.t0) / c.dur), e = EASE(t);
@@ -369,6 +415,7 @@ class Controller {
     this.updateLinks();
     this.sceneModel.trigger("rerender", this.sceneModel, {});
     this.views.forEach((v) => v.placeLabels());
+    this.seen = this.snapshot();
     this.busy = busy;
     if (busy) this.requestFrame();
   }
@@ -393,11 +440,14 @@ class Controller {
     return out;
   }
 
-  // Current (animated) arrangement: node positions as drawn now, footprints blended by the morph.
+  // Current (animated) arrangement: node positions as drawn now, footprints blended by the morph
+  // (and scaled while a reshape is under way).
   live() {
     const positions = this.meshModels.map((mm) => mm.obj.position.toArray());
     const infs = this.meshModels.map((mm) => mm.obj.morphTargetInfluences[0]);
-    const feet = this.plan.nodes.map((n, i) => n.closed.map((c, k) => c + (n.opened[k] - c) * infs[i]));
+    const scales = this.meshModels.map((mm) => mm.obj.scale);
+    const feet = this.plan.nodes.map((n, i) => n.closed.map((c, k) => (c + (n.opened[k] - c) * infs[i])
+                                                            * (k < 2 ? scales[i].x : scales[i].z)));
     const t = this.hTween ? EASE(Math.min(1, (performance.now() - this.hTween.t0) / this.hTween.dur)) : 1;
     const h = this.hTween ? this.hTween.from + (this.arr.h - this.hTween.from) * t : this.arr.h;
     const labelW = this.arr.labelW.map((w) => (w * h) / this.arr.h);

@@ -70,3 +70,16 @@ def test_a_step_that_keeps_the_shape_updates_the_same_meshes_in_place():
     e.controls["stride_rows"].value = 2  # a new shape: the same view, re-laid out
     assert e.view is view and e.view.scene.layers["depthwise"].mesh is not mesh
     assert e.view.model.get_layer("depthwise").output_shape == (6, 12, 6)
+
+
+def test_a_new_shape_leaves_the_camera_to_the_browser():
+    """A rebuild does not cut the camera to the whole model: the browser controller eases it from
+    where it is (tests/browser/test_explorer.py sees the new grid grow out of the old one)."""
+    x = np.random.default_rng(1).random((12, 12, 3)).astype(np.float32)
+    e = tsp.DepthwiseExplorer(x, kernel_size=3, padding="same")
+    camera = e.view.scene.camera
+    camera.position, e.view.scene.orbit.target = (1.0, 2.0, 3.0), (0.5, 0.5, 0.5)  # as the browser left them
+    mesh = e.view.scene.layers["depthwise"].mesh
+    e.controls["stride_cols"].value = 2
+    assert e.view.scene.layers["depthwise"].mesh is not mesh  # rebuilt ...
+    assert camera.position == (1.0, 2.0, 3.0) and e.view.scene.orbit.target == (0.5, 0.5, 0.5)  # ... camera kept

@@ -330,7 +330,8 @@ class Scene:
             for widget in (old_links.geometry.attributes["position"], old_links.geometry,
                            old_links.material, old_links):
                 widget.close()
-        self.reset_camera()
+        if not old:  # a rebuild leaves the camera to the browser: it eases to the new framing
+            self.reset_camera()
 
     def _plan(self):
         dia = self.diagram

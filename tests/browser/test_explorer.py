@@ -1,5 +1,6 @@
-"""The what-if explorer in JupyterLab: moving a slider re-runs the op and the maps re-flow, opening
-with their animation once the new view is in the page."""
+"""The what-if explorer in JupyterLab: moving a slider re-runs the op and the maps re-flow (a new
+output shape: the new grid grows out of the old one, eased), opening with their animation once the
+new view is in the page."""
 
 import time
 
@@ -66,11 +67,17 @@ def test_slider_reruns_and_reflows(lab_explorer, browser):
         page.keyboard.press("ArrowRight")
         event = lab.wait_event(page, "slider", after=t0, timeout=20)
         assert event["value"] == 2
-        # The same view, re-laid out for the new shape: new meshes under the same controller.
-        page.wait_for_function("() => { const c = globalThis.__tspFirst; return c.meshModels[1] !== "
-                               "globalThis.__tspFirstMesh && !!c.meshModels[1].obj && "
-                               "c.model.get('status').depthwise === 'open'; }", timeout=30_000)
+        # The same view, re-laid out for the new shape: new meshes under the same controller,
+        # which grow out of the old ones: the new depthwise grid starts at the old grid's width
+        # (twice its own: a mesh scale near 2, polled every frame) and eases to its own.
+        page.wait_for_function("() => { const c = globalThis.__tspFirst, o = c.meshModels[1].obj; "
+                               "return c.meshModels[1] !== globalThis.__tspFirstMesh && !!o && "
+                               "c.model.get('status').depthwise === 'open' && o.scale.x > 1.2; }",
+                               polling="raf", timeout=30_000)
+        save(image(canvas.screenshot()), "explorer-reshaping.png")
         wait_idle(page)
+        scale = page.evaluate("() => globalThis.__tspFirst.meshModels.map(m => m.obj.scale.toArray())")
+        assert scale == [[1, 1, 1], [1, 1, 1]]
         assert page.evaluate("() => globalThis.__tspLive.size") == 1  # no second view or renderer
         canvas = page.locator(".jp-OutputArea canvas").first
         after = image(canvas.screenshot())
