@@ -54,11 +54,26 @@ class _Local(threading.local):
         take a new array and leave that one alone."""
         if shape[0] != 1:  # batches: the arrays would stay alive, N times the size, after predict
             return np.empty(shape, np.float32)
+        if self.array is None or self.array.shape != shape or self._references() > _UNHELD:
+            self.array = np.empty(shape, np.float32)
+        return self.array
+
+    def _references(self):
         array = self.array
-        # References: the attribute, `array` and getrefcount's argument; any more is a holder.
-        if array is None or array.shape != shape or sys.getrefcount(array) > 3:
-            array = self.array = np.empty(shape, np.float32)
-        return array
+        return sys.getrefcount(array)
+
+
+def _unheld():
+    """What ``_Local._references`` counts when nothing else holds the array (the attribute, the
+    local, getrefcount's argument), measured on this interpreter rather than assumed: newer
+    CPythons skip counting some borrowed references, and a count one too low would overwrite an
+    array the user holds."""
+    probe = _Local()
+    probe.array = np.empty(1, np.float32)
+    return probe._references()
+
+
+_UNHELD = _unheld()
 
 
 class _Chain:
