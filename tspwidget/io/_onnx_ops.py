@@ -386,7 +386,7 @@ class LayerOps:
                              layout=a.layout)
         sym, const = (a, b) if isinstance(a, Sym) else (b, a)
         layer = sym.layer
-        if (merge == "Add" and layer.layer_type == "Dense" and layer.bias is None
+        if (merge == "Add" and isinstance(layer, L.Dense) and layer.bias is None
                 and sym.index is None and np.asarray(const).size == layer.units > 1):
             # MatMul then Add of a bias vector (TensorFlow's exports, a Linear on a matrix):
             # one Dense with a bias, in place of the bias-free one
