@@ -1,7 +1,8 @@
 """Every PyTorch architecture of issue 11, read from its ONNX fixture, drawn in JupyterLab 4: the
 canvas is lit, every layer inside it and none overlapping another, labels off the maps and at least
-11 px, no warning in Python or the page. One page per model, each from a fresh notebook.
-Screenshots: tests/artifacts/browser/onnx-<model>.png.
+11 px, no warning in Python or the page. One notebook page (and kernel) serves them all: each test
+names its model in a file and runs the cell again, so it gets a view of its own (the previous
+one's output is replaced) and its own console check. Screenshots: tests/artifacts/browser/onnx-<model>.png.
 """
 
 import time
@@ -11,6 +12,7 @@ import pytest
 
 from .harness import (
     ARTIFACTS,
+    SHOWN,
     controller,
     lit_fraction,
     new_page,
@@ -34,48 +36,55 @@ import json, os, re, time, warnings
 import numpy as np
 import tspwidget as tsp
 
-model = tsp.load({path!r})
+model = tsp.load(open("onnx_model.txt").read())  # the test names it
 model.predict(np.random.default_rng(0).uniform(0, 1, model.inputs[0].shape).astype(np.float32))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     view = model.show(width={W}, height={H})
 said = [float(m.group(1)) for w in caught if (m := re.search(r"labels are only ([0-9.]+) px", str(w.message)))]
 with open(os.environ["TSP_EVENTS"], "a") as f:
-    f.write(json.dumps(dict(kind="displayed", t=time.time(), names=list(view.scene.layers), said=said)) + "\\n")
+    f.write(json.dumps(dict(kind="displayed", t=time.time(), names=list(view.scene.layers), said=said,
+                            uid=view.controller.uid)) + "\\n")
 view
 '''
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_an_onnx_model_renders_legibly(lab, browser, name):
-    notebook = f"onnx_{name}.ipynb"
-    write_notebook(lab.root / notebook, [CELL.format(path=str(ONNX / f"{name}.onnx"), W=W, H=H)])
+@pytest.fixture(scope="module")
+def notebook(lab, browser):
+    """onnx.ipynb open, its kernel started: no view yet (each test displays its own)."""
+    write_notebook(lab.root / "onnx.ipynb", [CELL.format(W=W, H=H)])
     page = new_page(browser)
-    try:
-        open_notebook(page, lab, notebook)
-        t0 = time.time()
-        run_cell(page, 0)
-        shown = lab.wait_event(page, "displayed", after=t0, timeout=180)
-        page.locator(".jp-OutputArea canvas").first.wait_for(timeout=60_000)
-        box = canvas_box(page)
-        wait_idle(page, timeout=60_000)
-        page.locator(".tsp-view").first.screenshot(path=str(ARTIFACTS / f"onnx-{name}.png"))
-        assert lit_fraction(canvas_shot(page)) > 0.02, "the canvas is blank"
-        rects = controller(page, "return c.screenRects();")
-        assert sorted(rects) == sorted(shown["names"])
-        for layer, r in rects.items():
-            assert r[0] >= -1 and r[1] >= -1 and r[2] <= W + 1 and r[3] <= H + 1, (layer, r)
-        names = sorted(rects)
-        for i, a in enumerate(names):
-            for b in names[i + 1:]:
-                assert not overlap(rects[a], rects[b]), (a, rects[a], b, rects[b])
-        labels = label_rects(page)
-        assert len(labels) == len(rects)
-        assert not shown["said"] and min(label[5] for label in labels) >= 11, shown["said"]
-        for layer, x0, y0, x1, y1, _ in labels:
-            rect = (x0 - box["x"], y0 - box["y"], x1 - box["x"], y1 - box["y"])
-            assert not any(overlap(rect, m) for m in rects.values()), (layer, rect)
-        ours = our_console(page)
-        assert not ours, ours
-    finally:
-        page.context.close()
+    open_notebook(page, lab, "onnx.ipynb")
+    yield page
+    page.context.close()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_an_onnx_model_renders_legibly(lab, notebook, name):
+    page, seen = notebook, len(our_console(notebook))
+    (lab.root / "onnx_model.txt").write_text(str(ONNX / f"{name}.onnx"))
+    t0 = time.time()
+    run_cell(page, 0)
+    shown = lab.wait_event(page, "displayed", after=t0, timeout=180)
+    page.wait_for_function(f"() => !!globalThis.__tspLive && {SHOWN}.length === 1 && "
+                           f"{SHOWN}[0].model.get('uid') === {shown['uid']!r}", timeout=120_000)
+    page.locator(".jp-OutputArea canvas").first.wait_for(timeout=60_000)
+    box = canvas_box(page)
+    wait_idle(page, timeout=60_000)
+    page.locator(".tsp-view").first.screenshot(path=str(ARTIFACTS / f"onnx-{name}.png"))
+    assert lit_fraction(canvas_shot(page)) > 0.02, "the canvas is blank"
+    rects = controller(page, "return c.screenRects();")
+    assert sorted(rects) == sorted(shown["names"])
+    for layer, r in rects.items():
+        assert r[0] >= -1 and r[1] >= -1 and r[2] <= W + 1 and r[3] <= H + 1, (layer, r)
+    names = sorted(rects)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not overlap(rects[a], rects[b]), (a, rects[a], b, rects[b])
+    labels = label_rects(page)
+    assert len(labels) == len(rects)
+    assert not shown["said"] and min(label[5] for label in labels) >= 11, shown["said"]
+    for layer, x0, y0, x1, y1, _ in labels:
+        rect = (x0 - box["x"], y0 - box["y"], x1 - box["x"], y1 - box["y"])
+        assert not any(overlap(rect, m) for m in rects.values()), (layer, rect)
+    assert our_console(page)[seen:] == [], "console errors or warnings"
