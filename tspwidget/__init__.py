@@ -9,10 +9,8 @@
 
 from . import datasets, layers
 from .core.layers import NotInitializedError
-from .core.model import Model, Sequential
 from .core.ops import conv_output_shape, conv_pads, depthwise_conv2d
-from .io import load
-from .io._torch import from_torch  # imports torch only when called
+from .models import Model, Sequential, from_torch, load  # from_torch imports torch only when called
 
 __version__ = "0.1.0"
 __all__ = ["DepthwiseExplorer", "DrawingPad", "Timeline", "Model", "ModelView", "export_html",
@@ -24,7 +22,6 @@ try:
     from .drawing import DrawingPad
     from .explorer import DepthwiseExplorer
     from .export import export_html
-    from .progress import load  # the same, with a progress bar in notebooks
     from .timeline import Timeline
     from .widget import ModelView
 except ModuleNotFoundError as err:  # pragma: no cover - tests/core/test_isolation.py checks it

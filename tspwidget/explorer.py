@@ -10,7 +10,7 @@ import numpy as np
 from .core import inspect
 from .core._validation import as_float_array
 from .core.layers import DepthwiseConv2d, Input3d, RGBInput
-from .core.model import Sequential
+from .models import Sequential
 from .progress import _in_kernel
 from .widget import ModelView
 

@@ -41,12 +41,3 @@ def progress_bar(description):
     finally:
         bar.close()
 
-
-def load(path, *, progress=True):
-    """:func:`tspwidget.io.load`, with a progress bar in notebooks unless ``progress=False``."""
-    from .io import load as load_file
-
-    if not progress:
-        return load_file(path)
-    with progress_bar(f"loading {path}") as callback:
-        return load_file(path, progress=callback)

@@ -1,4 +1,8 @@
-"""Models: a Sequential stack or a functional graph of layers, with init / predict / summary."""
+"""Models: a Sequential stack or a functional graph of layers, with init / predict / summary.
+
+The core's models compute only; ``tspwidget.Model`` and ``tspwidget.Sequential`` (tspwidget/models.py)
+add what needs more than numpy: showing them and reading weights from files.
+"""
 
 from __future__ import annotations
 
@@ -64,16 +68,6 @@ class _BaseModel(Observable):
         state = "initialised" if self._initialized else "not initialised"
         return f"<{type(self).__name__} {self.name!r}: {len(self._layers)} layers, {state}>"
 
-    def load_weights(self, path):
-        """Fill the weights from a Keras or TF.js file, matching layers by name; returns self.
-
-        Keras 3 ``.weights.h5`` files (``model.save_weights``) are matched by the layer names
-        they record. See :func:`tspwidget.io.load_weights`.
-        """
-        from ..io import load_weights  # reads files with h5py: imported only when asked for
-
-        return load_weights(self, path)
-
     # ------------------------------------------------------------------ weights and config
     def get_weights(self):
         """``{layer name: {role: array}}`` of every layer with weights (see Layer.get_weights)."""
@@ -112,13 +106,13 @@ class _BaseModel(Observable):
         for item in config["layers"]:
             layer = layer_class(item["class_name"]).from_config(dict(item["config"]))
             inbound = [made[name] for name in item.get("inbound", [])]
-            if inbound and cls is not Sequential:
+            if inbound and not issubclass(cls, Sequential):
                 layer.apply(inbound if len(inbound) > 1 else inbound[0])
             made[layer.name] = layer
-        if cls is Sequential:
-            return Sequential(list(made.values()), name=config.get("name"))
-        return Model([made[n] for n in config["inputs"]], [made[n] for n in config["outputs"]],
-                     name=config.get("name"))
+        if issubclass(cls, Sequential):
+            return cls(list(made.values()), name=config.get("name"))
+        return cls([made[n] for n in config["inputs"]], [made[n] for n in config["outputs"]],
+                   name=config.get("name"))
 
     # ------------------------------------------------------------------ display options
     @property
@@ -320,30 +314,6 @@ class _BaseModel(Observable):
         if self._plan is None:
             self._plan = inference.plan(self._layers, self._outputs)
         return self._plan
-
-    # ------------------------------------------------------------------ display
-    def show(self, **options):
-        """A :class:`tspwidget.ModelView` of this model (options as ModelView's)."""
-        try:
-            # Imported here, not at module level: the core works without widget libraries.
-            from ..widget import ModelView
-        except ModuleNotFoundError as err:
-            raise ImportError(f"showing a model needs ipywidgets and pythreejs ({err}): "
-                              f"pip install tspwidget") from err
-        return ModelView(self, **options)
-
-    def _ipython_display_(self):
-        from IPython.display import display  # only ever called from inside IPython
-
-        if not self._initialized:
-            self.summary()
-            return
-        try:
-            view = self.show()
-        except ImportError:
-            self.summary()
-        else:
-            display(view)
 
     # ------------------------------------------------------------------ summary
     def summary(self, print_fn=print):

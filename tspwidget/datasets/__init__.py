@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import load
+from ..models import load
 
 __all__ = ["DIGITS_EPOCHS", "DIGITS_TRAIN_SAMPLES", "digits", "digits_checkpoints", "digits_model",
            "upsample_digits"]
@@ -94,9 +94,9 @@ def _model_path(epoch):
 
 def digits_model():
     """The trained digits classifier (28x28x1 in, 10 softmax probabilities out), a fresh Model."""
-    return load(_model_path(DIGITS_EPOCHS[-1]))
+    return load(_model_path(DIGITS_EPOCHS[-1]), progress=False)
 
 
 def digits_checkpoints():
     """The digits model after each of ``DIGITS_EPOCHS`` epochs, in that order (fresh Models)."""
-    return [load(_model_path(epoch)) for epoch in DIGITS_EPOCHS]
+    return [load(_model_path(epoch), progress=False) for epoch in DIGITS_EPOCHS]

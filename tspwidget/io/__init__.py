@@ -9,25 +9,28 @@ from __future__ import annotations
 
 import re
 
+from ..core.model import Model
 from ._convert import SUPPORTED, ModelFileError, assign_weights, build_model, check_stored_shapes, normalize_role
 from ._readers import _snake, read, weights_budget
 
 __all__ = ["SUPPORTED", "ModelFileError", "load", "load_weights"]
 
 
-def load(path, *, progress=None):
-    """Read a model file into an initialised tspwidget model (see the module docstring).
+def load(path, *, progress=None, model_class=Model):
+    """Read a model file into an initialised ``model_class`` (see the module docstring).
 
     ``progress``, if given, is called as ``progress(done, total)`` while layers are built.
+    ``tspwidget.load`` asks for ``tspwidget.Model`` (a model that can be shown); the core's
+    ``Model`` computes only, and io knows nothing above the core.
     """
     if str(path).lower().endswith(".onnx"):  # ONNX (PyTorch's export): a reader of its own
         from ._onnx import load_onnx
 
-        return load_onnx(path, progress=progress)
+        return load_onnx(path, progress=progress, model_class=model_class)
     built = {}
 
     def budget(spec):  # a .keras zip: the weights member is capped by what the config declares
-        built["model"] = _built(spec, False, progress, path)
+        built["model"] = _built(spec, False, progress, path, model_class)
         return weights_budget(built["model"])
 
     stored = read(path, budget)
@@ -36,7 +39,7 @@ def load(path, *, progress=None):
                              f"model by hand (or load the file it was saved from) and call "
                              f"model.load_weights({str(path)!r}).")
     # Built once, shapes only; the stored shapes are checked before any array is read.
-    model = built.get("model") or _built(stored.spec, stored.legacy, progress, path)
+    model = built.get("model") or _built(stored.spec, stored.legacy, progress, path, model_class)
     try:
         check_stored_shapes(model, stored.spec, stored.shapes)
     except ModelFileError as err:
@@ -45,9 +48,9 @@ def load(path, *, progress=None):
     return model.init()  # every weight is given: nothing is drawn
 
 
-def _built(spec, legacy, progress, path):
+def _built(spec, legacy, progress, path, model_class):
     try:
-        return build_model(spec, legacy=legacy, progress=progress)
+        return build_model(spec, legacy=legacy, progress=progress, model_class=model_class)
     except ModelFileError as err:
         raise ModelFileError(f"{path}: {err}") from err
 

@@ -265,8 +265,9 @@ def parsing(where):
                              f"({type(err).__name__}: {err}).") from err
 
 
-def build_model(spec, *, legacy, progress=None):
-    """A tspwidget model, built (shapes known) but without weights, from a Keras model ``spec``.
+def build_model(spec, *, legacy, progress=None, model_class=Model):
+    """A tspwidget model (a ``model_class``), built (shapes known) but without weights, from a
+    Keras model ``spec``.
 
     Every layer is created, linked and checked before anything is returned: nothing is half-built.
     """
@@ -300,7 +301,7 @@ def build_model(spec, *, legacy, progress=None):
             with parsing("the model's inputs and outputs"):
                 inputs = [made[n][0] for n in input_names]
                 outputs = [last[n] for n in output_names]
-        model = Model(inputs=inputs, outputs=outputs, name=spec.get("config", {}).get("name"))
+        model = model_class(inputs=inputs, outputs=outputs, name=spec.get("config", {}).get("name"))
         model.build()  # shapes only: no weight is drawn
     except ModelFileError:
         raise

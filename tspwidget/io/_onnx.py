@@ -154,7 +154,7 @@ class _Converter(LayerOps):
         return value
 
     # ------------------------------------------------------------------ the walk
-    def convert(self, proto, progress=None, name=None):
+    def convert(self, proto, progress=None, name=None, model_class=Model):
         graph = proto.graph
         inputs = []
         for info in graph.input:
@@ -185,7 +185,7 @@ class _Converter(LayerOps):
                                      f"input.")
             self.scope = ""
             outputs.append(self.layer_of(value, None))
-        model = Model(inputs, outputs, name=name)
+        model = model_class(inputs, outputs, name=name)
         self._name(model)
         return model
 
@@ -306,12 +306,12 @@ class _Converter(LayerOps):
                 layer.name = name
 
 
-def load_onnx(path, *, progress=None, data=None, name=None):
-    """Read an ONNX file (or its bytes, ``data``) into an initialised tspwidget model."""
+def load_onnx(path, *, progress=None, data=None, name=None, model_class=Model):
+    """Read an ONNX file (or its bytes, ``data``) into an initialised ``model_class``."""
     proto, weights, _ = read_model(path, data)
     try:
         converter = _Converter(proto, weights, Path(path).parent)
-        model = converter.convert(proto, progress, name or Path(path).stem)
+        model = converter.convert(proto, progress, name or Path(path).stem, model_class)
     except ModelFileError:
         raise
     except (ValueError, TypeError) as err:  # a value our layers refuse

@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 
+from ..core.model import Model
+
 OPSET = 17
 
 
@@ -27,13 +29,14 @@ def _as_example(torch, example_input):
     return x[:1].float()
 
 
-def from_torch(module, example_input, *, name=None, opset=OPSET):
+def from_torch(module, example_input, *, name=None, opset=OPSET, model_class=Model):
     """A tspwidget ``Model`` of ``module`` (a ``torch.nn.Module`` taking one NCHW image).
 
     ``example_input``: a tensor or array of shape ``(C, H, W)`` or ``(N, C, H, W)``; it fixes
     the input size. The module is left in the mode it was in. ``predict`` of the result takes
     ``(H, W, C)`` images: pass ``x.transpose(1, 2, 0)`` for a ``(C, H, W)`` array. ``opset``:
-    the ONNX opset the module is exported at (11 to 18 are tested).
+    the ONNX opset the module is exported at (11 to 18 are tested). ``model_class``: what to
+    build (``tspwidget.Model``, which can be shown, by ``tsp.from_torch``; the core's by default).
     """
     try:
         import torch
@@ -58,4 +61,4 @@ def from_torch(module, example_input, *, name=None, opset=OPSET):
     from ._onnx import load_onnx
 
     label = name or type(module).__name__
-    return load_onnx(f"<{label}>.onnx", data=buf.getvalue(), name=label)
+    return load_onnx(f"<{label}>.onnx", data=buf.getvalue(), name=label, model_class=model_class)
