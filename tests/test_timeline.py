@@ -132,6 +132,9 @@ def test_checkpoints_of_another_architecture_are_refused_clearly(view, small_mod
         view.timeline(["digits.keras"])
     with pytest.raises(TypeError, match="`checkpoints` must be a list"):
         view.timeline(checkpoints[0])
+    for not_a_view in (view.model, "view", None):  # a model is not its view
+        with pytest.raises(TypeError, match="`view` must be a ModelView"):
+            tsp.Timeline(not_a_view, checkpoints)
     timeline = view.timeline(checkpoints, epochs=DIGITS_EPOCHS)
     with pytest.raises(ValueError, match=r"`epoch` must be one of \[0, 1, 2, 5, 10, 40\], got 3"):
         timeline.epoch = 3

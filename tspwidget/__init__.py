@@ -21,9 +21,8 @@ __all__ = ["DepthwiseExplorer", "DrawingPad", "Timeline", "Model", "ModelView", 
 try:
     from .drawing import DrawingPad
     from .explorer import DepthwiseExplorer
-    from .export import export_html
     from .timeline import Timeline
-    from .widget import ModelView
+    from .widget import ModelView, export_html
 except ModuleNotFoundError as err:  # pragma: no cover - tests/core/test_isolation.py checks it
     if (err.name or "").split(".")[0] not in {"ipywidgets", "pythreejs", "traitlets", "IPython"}:
         raise

@@ -169,14 +169,12 @@ class DrawingPad(anywidget.AnyWidget):
     stroke = t.Int(0, help="The last stroke number Python has answered.").tag(sync=True)
 
     def __init__(self, target, *, labels=None, size=280, brush=1.3, **kwargs):
-        from .widget import ModelView  # not at import time: ModelView imports this module
-
-        if isinstance(target, ModelView):
-            self.view, model = target, target.model
-        elif isinstance(target, core_model._BaseModel):
-            self.view, model = None, target
-        else:
+        # A view is known by the model it shows (this module does not import the widget, which
+        # imports it: no import circle).
+        model = target if isinstance(target, core_model._BaseModel) else getattr(target, "model", None)
+        if not isinstance(model, core_model._BaseModel):
             raise TypeError(f"`target` must be a ModelView or a tspwidget model, got {target!r}.")
+        self.view = None if model is target else target
         if not model.is_initialized:
             raise ValueError(f"`target`: model {model.name!r} is not initialised: call model.init().")
         layer = single_input(model, "DrawingPad")

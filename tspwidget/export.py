@@ -8,7 +8,7 @@ runs there exactly as in a notebook: click a closed layer to open it, its round 
 the layers make room and the camera follows; hover and labels work. What needs Python (values
 of a clicked pixel, the arithmetic panel, ``on_select``) is not there.
 
-The exporter takes a view's widget state; it never imports the widget module at import time.
+The exporter takes a view's widget state; it never imports the widget module (which imports it).
 """
 
 from __future__ import annotations
@@ -109,13 +109,3 @@ def save_html(view, path, title=None):
     path.write_text(to_html(view, title=title), encoding="utf-8")
     return path
 
-
-def export_html(model, path, title=None, **view_options):
-    """Build a ``ModelView`` of ``model`` with ``view_options`` and ``save_html`` it."""
-    from .widget import ModelView  # here, not at import time: the widget does not need us
-
-    view = ModelView(model, **view_options)
-    try:
-        return save_html(view, path, title=title)
-    finally:
-        view.close()

@@ -70,9 +70,10 @@ class Timeline(widgets.VBox):
     """
 
     def __init__(self, view, checkpoints, epochs=None, *, description="epoch", interval=1200):
-        from .widget import ModelView
-
-        if not isinstance(view, ModelView):
+        # A view is known by the model it shows (this module does not import the widget, which
+        # imports it: no import circle).
+        if isinstance(view, core_model._BaseModel) or not isinstance(getattr(view, "model", None),
+                                                                        core_model._BaseModel):
             raise TypeError(f"`view` must be a ModelView, got {view!r}.")
         if isinstance(checkpoints, (str, bytes, dict)) or not hasattr(checkpoints, "__len__"):
             raise TypeError(f"`checkpoints` must be a list of models or weight dicts, got "

@@ -7,6 +7,7 @@ The widget holds traits, validates them and wires observers; all geometry lives 
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
@@ -20,8 +21,12 @@ from .core.colors import to_hex
 from .core.layers.base import STATUSES, NotInitializedError
 from .core.layers.conv import DepthwiseConv2d
 from .core.textures import AGGREGATIONS, COLORMAPS, NORMALIZATIONS, colorbar_css
+from .drawing import DrawingPad, predict_image
+from .export import save_html, to_html
 from .panel import panel_html
+from .progress import progress_bar
 from .scene import Scene
+from .timeline import Timeline
 
 
 class Choice(t.Unicode):
@@ -433,15 +438,11 @@ class ModelView(widgets.VBox):
         ``UserWarning`` saying what was done (:func:`tspwidget.drawing.prepare_image`). ``image`` is
         never modified. The textures change in place: the scene is not rebuilt.
         """
-        from .drawing import predict_image
-
         return predict_image(self.model, image, "image")
 
     def drawing_pad(self, **options):
         """A :class:`tspwidget.DrawingPad` for this view's model (show it beside the view, e.g.
         ``ipywidgets.HBox([view.drawing_pad(), view])``); ``options`` as DrawingPad's."""
-        from .drawing import DrawingPad
-
         return DrawingPad(self, **options)
 
     def timeline(self, checkpoints, epochs=None, **options):
@@ -449,18 +450,11 @@ class ModelView(widgets.VBox):
         checkpoint's weights into this view's model and re-predicts the current input, so the maps
         change in place (no rebuild). ``checkpoints``: models of the same architecture or their
         ``get_weights()`` dicts, in order; ``epochs`` label them (default 0, 1, ...)."""
-        from .timeline import Timeline
-
         return Timeline(self, checkpoints, epochs, **options)
 
     def save_html(self, path, title=None):
         """Write this view as one self-contained HTML page: no network and no kernel needed, and
         clicking layers open and shut still animates (see :mod:`tspwidget.export`)."""
-        from pathlib import Path
-
-        from .export import to_html
-        from .progress import progress_bar
-
         with progress_bar("exporting") as progress:
             if progress:
                 progress(0, 2)
@@ -528,3 +522,12 @@ class ModelView(widgets.VBox):
             self.info.close()
         super().close()
 
+
+def export_html(model, path, title=None, **view_options):
+    """Build a ``ModelView`` of ``model`` with ``view_options`` and save it as one self-contained
+    HTML page (:func:`tspwidget.export.save_html`); returns its ``Path``."""
+    view = ModelView(model, **view_options)
+    try:
+        return save_html(view, path, title=title)
+    finally:
+        view.close()

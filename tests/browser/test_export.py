@@ -192,7 +192,7 @@ def test_offline_click_open_close(browser, exported, http_url, scheme):
 
 
 def test_export_html_builds_its_own_view(tmp_path):
-    from tspwidget.export import export_html
+    from tspwidget import export_html
 
     path = export_html(_model(), tmp_path / "m.html", width=400, height=300)
     text = path.read_text(encoding="utf-8")

@@ -242,42 +242,6 @@ def test_show_imports_the_widget_only_when_called():
         view.close()
 
 
-def _imports(package):
-    """Every ``(file, absolute module name)`` imported anywhere in ``package``'s files, function
-    bodies included (a lazy import is a dependency all the same)."""
-    import ast
-    from pathlib import Path
-
-    root = Path(tsp.__file__).parent
-    for path in (root / package).rglob("*.py"):
-        where = ("tspwidget." + ".".join(path.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
-        here = where if path.name == "__init__.py" else where.rsplit(".", 1)[0]
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                yield from ((path.name, a.name) for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = here.rsplit(".", node.level - 1)[0] if node.level else ""
-                module = ".".join(x for x in (base, node.module) if x)
-                yield from ((path.name, f"{module}.{a.name}" if node.level and not node.module else module)
-                            for a in node.names)
-
-
-def test_the_core_imports_nothing_above_it():
-    # House rule: core/ is numpy only; it knows no file format, widget or display library.
-    above = ("tspwidget.", "ipywidgets", "pythreejs", "IPython", "traitlets", "anywidget", "h5py", "onnx", "torch")
-    for where, name in _imports("core"):
-        assert name.startswith("tspwidget.core") or not name.startswith(above), (where, name)
-
-
-def test_io_imports_only_the_core():
-    # io builds the models it is asked for (``model_class``): it never reaches up to the view,
-    # so no import circle can form between the package's layers.
-    above = ("ipywidgets", "pythreejs", "IPython", "anywidget")
-    for where, name in _imports("io"):
-        assert name.startswith(("tspwidget.core", "tspwidget.io")) or not name.startswith(("tspwidget.", *above)), \
-            (where, name)
-
-
 def test_users_models_can_be_shown_and_read_weights_the_cores_cannot():
     from tspwidget.core import model as core
 
