@@ -296,3 +296,27 @@ def wait_status(page, layer, status, timeout=30_000):
         f"() => !!globalThis.__tspLive && {SHOWN}.length > 0 && "
         f"{SHOWN}.every(c => c.model.get('status')[{layer!r}] === {status!r})",
         timeout=timeout)
+
+
+def show_fresh(page, server, cell, timeout=180):
+    """Run ``cell``, which displays a view and logs a "displayed" event with the uid of its
+    controller; return that event once this view, and no other, is drawn and idle (an earlier
+    run's output was replaced: its controller has no view left)."""
+    t0 = time.time()
+    run_cell(page, cell)
+    shown = server.wait_event(page, "displayed", after=t0, timeout=timeout)
+    page.wait_for_function(f"() => !!globalThis.__tspLive && {SHOWN}.length === 1 && "
+                           f"{SHOWN}[0].model.get('uid') === {shown['uid']!r}", timeout=120_000)
+    canvas = page.locator(".jp-OutputArea canvas").first
+    canvas.wait_for(timeout=60_000)
+    canvas.scroll_into_view_if_needed()
+    wait_idle(page, timeout=60_000)
+    return shown
+
+
+@contextlib.contextmanager
+def console_clean(page):
+    """Fail if the page logs an error or warning of ours while the block runs."""
+    seen = len(our_console(page))
+    yield
+    assert our_console(page)[seen:] == [], "console errors or warnings"

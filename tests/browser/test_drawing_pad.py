@@ -19,17 +19,17 @@ from tspwidget.datasets import DIGITS_EPOCHS
 
 from .harness import (
     ARTIFACTS,
-    SHOWN,
     JupyterServer,
+    console_clean,
     controller,
     diff_fraction,
     image,
     new_page,
     next_frames,
     open_notebook,
-    our_console,
     run_cell,
     save,
+    show_fresh,
     voila_server,
     wait_idle,
     write_notebook,
@@ -86,19 +86,10 @@ def notebook(lab, browser):
 @pytest.fixture
 def page(notebook, lab):
     """A fresh pad and view (cell 0 run again), drawn and idle."""
-    page = notebook
-    seen = len(our_console(page))
-    t0 = time.time()
-    run_cell(page, 0)
-    shown = lab.wait_event(page, "displayed", after=t0, timeout=120)
-    page.names = shown["names"]
-    page.wait_for_function(f"() => !!globalThis.__tspLive && {SHOWN}.length === 1 && "
-                           f"{SHOWN}[0].model.get('uid') === {shown['uid']!r}", timeout=60_000)
-    page.locator(".tsp-pad canvas").first.wait_for(timeout=60_000)
-    page.locator(".jp-OutputArea canvas").last.wait_for(timeout=60_000)
-    wait_idle(page)
-    yield page
-    assert our_console(page)[seen:] == [], "console errors or warnings"
+    with console_clean(notebook):
+        notebook.names = show_fresh(notebook, lab, 0)["names"]
+        notebook.locator(".tsp-pad canvas").first.wait_for(timeout=60_000)
+        yield notebook
 
 
 def scene_shot(page):

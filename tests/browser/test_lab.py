@@ -16,15 +16,16 @@ import pytest
 from .harness import (
     ARTIFACTS,
     SHOWN,
+    console_clean,
     controller,
     diff_fraction,
     image,
     lit_fraction,
     new_page,
     open_notebook,
-    our_console,
     run_cell,
     save,
+    show_fresh,
     wait_idle,
     wait_status,
 )
@@ -44,18 +45,9 @@ def notebook(lab, browser):
 @pytest.fixture
 def page(notebook, lab):
     """A fresh view, drawn and idle; ``page.points`` are its screen points from Python."""
-    page = notebook
-    seen = len(our_console(page))
-    t0 = time.time()
-    run_cell(page, 0)
-    page.points = lab.wait_event(page, "displayed", after=t0, timeout=120)
-    page.wait_for_function(f"() => !!globalThis.__tspLive && {SHOWN}.length === 1 && "
-                           f"{SHOWN}[0].model.get('uid') === {page.points['uid']!r}", timeout=60_000)
-    page.locator(".jp-OutputArea canvas").first.wait_for(timeout=60_000)
-    canvas_box(page)
-    wait_idle(page)
-    yield page
-    assert our_console(page)[seen:] == [], "console errors or warnings"
+    with console_clean(notebook):
+        notebook.points = show_fresh(notebook, lab, 0)
+        yield notebook
 
 
 def open_by_click(page, lab):

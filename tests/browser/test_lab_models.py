@@ -16,15 +16,15 @@ import pytest
 
 from .harness import (
     ARTIFACTS,
-    SHOWN,
+    console_clean,
     controller,
     diff_fraction,
     lit_fraction,
     new_page,
     open_notebook,
-    our_console,
     run_cell,
     save,
+    show_fresh,
     wait_idle,
     wait_status,
     write_notebook,
@@ -96,18 +96,9 @@ def notebook(request, lab, browser):
 def page(notebook, lab):
     """A fresh view of the model, every layer closed, drawn and idle; ``page.points`` are its
     screen points from Python."""
-    page = notebook
-    seen = len(our_console(page))
-    t0 = time.time()
-    run_cell(page, 1)
-    page.points = lab.wait_event(page, "displayed", after=t0, timeout=180)
-    page.wait_for_function(f"() => !!globalThis.__tspLive && {SHOWN}.length === 1 && "
-                           f"{SHOWN}[0].model.get('uid') === {page.points['uid']!r}", timeout=120_000)
-    page.locator(".jp-OutputArea canvas").first.wait_for(timeout=60_000)
-    canvas_box(page)
-    wait_idle(page, timeout=60_000)
-    yield page
-    assert our_console(page)[seen:] == [], "console errors or warnings"
+    with console_clean(notebook):
+        notebook.points = show_fresh(notebook, lab, 1)
+        yield notebook
 
 
 def shoot(page, name):

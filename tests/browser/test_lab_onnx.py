@@ -5,21 +5,18 @@ names its model in a file and runs the cell again, so it gets a view of its own 
 one's output is replaced) and its own console check. Screenshots: tests/artifacts/browser/onnx-<model>.png.
 """
 
-import time
 from pathlib import Path
 
 import pytest
 
 from .harness import (
     ARTIFACTS,
-    SHOWN,
+    console_clean,
     controller,
     lit_fraction,
     new_page,
     open_notebook,
-    our_console,
-    run_cell,
-    wait_idle,
+    show_fresh,
     write_notebook,
 )
 from .test_lab import canvas_box, canvas_shot, label_rects, overlap
@@ -61,16 +58,14 @@ def notebook(lab, browser):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_an_onnx_model_renders_legibly(lab, notebook, name):
-    page, seen = notebook, len(our_console(notebook))
+    page = notebook
     (lab.root / "onnx_model.txt").write_text(str(ONNX / f"{name}.onnx"))
-    t0 = time.time()
-    run_cell(page, 0)
-    shown = lab.wait_event(page, "displayed", after=t0, timeout=180)
-    page.wait_for_function(f"() => !!globalThis.__tspLive && {SHOWN}.length === 1 && "
-                           f"{SHOWN}[0].model.get('uid') === {shown['uid']!r}", timeout=120_000)
-    page.locator(".jp-OutputArea canvas").first.wait_for(timeout=60_000)
+    with console_clean(page):
+        check_legible(page, name, show_fresh(page, lab, 0))
+
+
+def check_legible(page, name, shown):
     box = canvas_box(page)
-    wait_idle(page, timeout=60_000)
     page.locator(".tsp-view").first.screenshot(path=str(ARTIFACTS / f"onnx-{name}.png"))
     assert lit_fraction(canvas_shot(page)) > 0.02, "the canvas is blank"
     rects = controller(page, "return c.screenRects();")
@@ -87,4 +82,3 @@ def test_an_onnx_model_renders_legibly(lab, notebook, name):
     for layer, x0, y0, x1, y1, _ in labels:
         rect = (x0 - box["x"], y0 - box["y"], x1 - box["x"], y1 - box["y"])
         assert not any(overlap(rect, m) for m in rects.values()), (layer, rect)
-    assert our_console(page)[seen:] == [], "console errors or warnings"
