@@ -92,6 +92,27 @@ def overlap(a, b):
     return min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5
 
 
+def assert_legible(page, names, width, height):
+    """The whole model at the default camera: every layer ``names`` names drawn inside the canvas
+    and none over another; labels at least 11 px, off every map and every other label.
+    Returns the layers' canvas rectangles."""
+    rects = controller(page, "return c.screenRects();")
+    assert sorted(rects) == sorted(names)
+    for name, r in rects.items():
+        assert r[0] >= -1 and r[1] >= -1 and r[2] <= width + 1 and r[3] <= height + 1, (name, r)
+    ordered = sorted(rects)
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1:]:
+            assert not overlap(rects[a], rects[b]), (a, rects[a], b, rects[b])
+    box, labels = canvas_box(page), label_rects(page)
+    assert len(labels) == len(rects) and min(label[5] for label in labels) >= 11
+    for name, x0, y0, x1, y1, _ in labels:
+        rect = (x0 - box["x"], y0 - box["y"], x1 - box["x"], y1 - box["y"])
+        assert not any(overlap(rect, m) for m in rects.values()), (name, rect)
+        assert not any(overlap((x0, y0, x1, y1), o[1:5]) for o in labels if o[0] != name), name
+    return rects
+
+
 def test_canvas_renders_the_model_with_readable_labels(page):
     canvas = page.locator(".jp-OutputArea canvas").first
     canvas.wait_for(timeout=60_000)

@@ -29,7 +29,7 @@ from .harness import (
     wait_status,
     write_notebook,
 )
-from .test_lab import canvas_box, canvas_shot, label_rects, overlap
+from .test_lab import assert_legible, canvas_box, canvas_shot, overlap
 
 pytestmark = pytest.mark.browser
 
@@ -119,21 +119,7 @@ def test_the_whole_model_is_drawn_with_labels_off_the_maps(page):
     shot = canvas_shot(page)
     shoot(page, "1-closed")
     assert lit_fraction(shot) > 0.02, "the canvas is blank"
-    rects = controller(page, "return c.screenRects();")
-    assert sorted(rects) == sorted(page.points["names"])
-    for name, r in rects.items():  # every layer inside the canvas
-        assert r[0] >= -1 and r[1] >= -1 and r[2] <= W + 1 and r[3] <= H + 1, (name, r)
-    names = sorted(rects)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            assert not overlap(rects[a], rects[b]), (a, rects[a], b, rects[b])
-    box = canvas_box(page)
-    labels = label_rects(page)
-    assert labels and min(label[5] for label in labels) >= 11
-    for name, x0, y0, x1, y1, _ in labels:
-        rect = (x0 - box["x"], y0 - box["y"], x1 - box["x"], y1 - box["y"])
-        assert not any(overlap(rect, m) for m in rects.values()), (name, rect)
-        assert not any(overlap((x0, y0, x1, y1), o[1:5]) for o in labels if o[0] != name), name
+    assert_legible(page, page.points["names"], W, H)
 
 
 def click_target(page, lab, point, expect):
