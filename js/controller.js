@@ -280,7 +280,7 @@ class Controller {
   // A rebuilt scene (an explorer step that changes the output shape, other options) is not a
   // jump cut: a layer that is still there starts at its old place and size (a mesh scale) and
   // eases to its new ones, so a stride of 2 is seen halving the maps; a new layer grows from its
-  // centre; the camera eases from where it was to the new framing.
+  // centre; the camera eases from where it was to the new framing (or stays, if the user moved it).
   reshapeFrom(before, camFrom) {
     const now = performance.now(), C = this.C;
     this.anims.forEach((a, i) => {
@@ -297,8 +297,9 @@ class Controller {
       a.pos = { from, to, t0: now, dur: RESHAPE_MS };
     });
     const cam = this.cameraModel.obj, orbit = this.orbitModel.obj;
-    this.cam = { fromP: camFrom[0], fromT: camFrom[1], toP: cam.position.toArray(), toT: orbit.target.toArray(),
-      t0: now, dur: RESHAPE_MS };
+    // A camera the user moved stays where they put it; else it eases to the new framing.
+    this.cam = this.model.get("camera_moved") ? null : { fromP: camFrom[0], fromT: camFrom[1],
+      toP: cam.position.toArray(), toT: orbit.target.toArray(), t0: now, dur: RESHAPE_MS };
     this.setCamera(...camFrom);
     this.updateLinks();
     this.requestFrame();

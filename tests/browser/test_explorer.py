@@ -4,6 +4,7 @@ new view is in the page."""
 
 import time
 
+import numpy as np
 import pytest
 
 from .harness import (
@@ -20,6 +21,8 @@ from .harness import (
 )
 
 pytestmark = pytest.mark.browser
+POSE = ("() => { const c = globalThis.__tspFirst; "
+        "return c.cameraModel.obj.position.toArray().concat(c.orbitModel.obj.target.toArray()); }")
 
 SETUP = """
 import json, os, time
@@ -87,6 +90,25 @@ def test_slider_reruns_and_reflows(lab_explorer, browser):
         run_cell(page, 1)
         state = lab.wait_event(page, "state", after=t1, timeout=30)
         assert state["shape"] == [16, 8, 6] and state["status"] == "open"
+        # A camera the user moved stays where they put it through the next reshape.
+        box = canvas.bounding_box()
+        x, y = box["x"] + 20, box["y"] + box["height"] - 20
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for k in range(1, 9):
+            page.mouse.move(x + 12 * k, y - 3 * k)
+        page.mouse.up()
+        page.wait_for_function("() => globalThis.__tspFirst.model.get('camera_moved')", timeout=10_000)
+        wait_idle(page)
+        moved = page.evaluate(POSE)
+        page.evaluate("() => { globalThis.__tspFirstMesh = globalThis.__tspFirst.meshModels[1]; }")
+        rows = page.locator(".widget-slider", has_text="stride (rows)").locator(".noUi-handle")
+        rows.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("() => globalThis.__tspFirst.meshModels[1] !== globalThis.__tspFirstMesh && "
+                               "!!globalThis.__tspFirst.meshModels[1].obj", timeout=30_000)
+        wait_idle(page)
+        np.testing.assert_allclose(page.evaluate(POSE), moved, atol=1e-6)
         ours = our_console(page)
         assert not ours, ours
     finally:
