@@ -18,12 +18,18 @@ def _in_kernel():
 @contextmanager
 def progress_bar(description):
     """Yield a ``progress(done, total)`` callback that drives an ipywidgets bar in a notebook
-    (about twenty updates at most, never one message per step); outside a kernel it does nothing."""
-    if not _in_kernel():
+    (about twenty updates at most, never one message per step); outside a kernel, or without
+    ipywidgets, it does nothing."""
+    widgets = None
+    if _in_kernel():
+        try:
+            import ipywidgets as widgets
+            from IPython.display import display
+        except ModuleNotFoundError:  # the numpy core alone: no bar
+            widgets = None
+    if widgets is None:
         yield None
         return
-    import ipywidgets as widgets
-    from IPython.display import display
 
     bar = widgets.IntProgress(value=0, min=0, max=20, description=description,
                               style={"description_width": "initial"})
