@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import io
 from .core import model as core
+from .io._torch import OPSET
 from .io._torch import from_torch as _from_torch
 from .progress import progress_bar
 
@@ -65,7 +66,7 @@ def load(path, *, progress=True):
         return io.load(path, progress=callback, model_class=Model)
 
 
-def from_torch(module, example_input, *, name=None, opset=_from_torch.__kwdefaults__["opset"]):
+def from_torch(module, example_input, *, name=None, opset=OPSET):
     return _from_torch(module, example_input, name=name, opset=opset, model_class=Model)
 
 
